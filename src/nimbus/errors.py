@@ -1,0 +1,146 @@
+"""The one exception root of nimbus.
+
+Every error the platform reports to a client is a subclass of `NimbusError`.
+Each class knows its AWS error code and HTTP status; the instance carries the
+message. The gateway maps them to the wire in exactly one place
+(`nimbus.gateway.errors`). Services raise these and know nothing of HTTP.
+
+    NimbusError
+     ├── ClientError                      4xx: the caller must change the request
+     │    ├── ValidationError             400 ValidationException
+     │    ├── InvalidParameterValue       400 InvalidParameterValueException
+     │    ├── InvalidRequestContent       400 InvalidRequestContentException
+     │    ├── ResourceNotFound            404 ResourceNotFoundException
+     │    ├── ResourceConflict            409 ResourceConflictException
+     │    ├── PreconditionFailed          412 PreconditionFailedException
+     │    ├── RequestTooLarge             413 RequestTooLargeException
+     │    ├── RequestEntityTooLarge       413 RequestEntityTooLargeException
+     │    ├── TooManyRequests             429 TooManyRequestsException (+ Reason)
+     │    ├── UnknownOperation            404 UnknownOperationException
+     │    └── auth errors                 403 (signature, unknown key, expired)
+     └── ServiceError                     5xx: the platform failed
+          └── NotImplementedOperation     501 NotImplemented
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class NimbusError(Exception):
+    """Root of every error nimbus reports; `code` and `status` are the AWS ones."""
+
+    code: ClassVar[str] = "ServiceException"
+    status: ClassVar[int] = 500
+    sender_fault: ClassVar[bool] = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def extra_fields(self) -> dict[str, str]:
+        """Additional body fields some errors carry (e.g. a throttle's Reason)."""
+        return {}
+
+
+class ClientError(NimbusError):
+    """The request cannot be served as sent."""
+
+    code = "BadRequest"
+    status = 400
+    sender_fault = True
+
+
+class ValidationError(ClientError):
+    code = "ValidationException"
+
+
+class InvalidParameterValue(ClientError):
+    code = "InvalidParameterValueException"
+
+
+class InvalidRequestContent(ClientError):
+    code = "InvalidRequestContentException"
+
+
+class ResourceNotFound(ClientError):
+    code = "ResourceNotFoundException"
+    status = 404
+
+
+class ResourceConflict(ClientError):
+    code = "ResourceConflictException"
+    status = 409
+
+
+class PreconditionFailed(ClientError):
+    code = "PreconditionFailedException"
+    status = 412
+
+
+class RequestTooLarge(ClientError):
+    code = "RequestTooLargeException"
+    status = 413
+
+
+class RequestEntityTooLarge(ClientError):
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
+class UnknownOperation(ClientError):
+    code = "UnknownOperationException"
+    status = 404
+
+
+class TooManyRequests(ClientError):
+    """Throttled; `reason` is one of Lambda's documented throttle reasons."""
+
+    code = "TooManyRequestsException"
+    status = 429
+
+    def __init__(self, reason: str, message: str = "Rate Exceeded.") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def extra_fields(self) -> dict[str, str]:
+        return {"Reason": self.reason}
+
+
+class AuthError(ClientError):
+    status = 403
+
+
+class MissingAuthenticationToken(AuthError):
+    code = "MissingAuthenticationTokenException"
+
+
+class IncompleteSignature(AuthError):
+    code = "IncompleteSignatureException"
+    status = 400
+
+
+class InvalidSignature(AuthError):
+    code = "InvalidSignatureException"
+
+
+class UnrecognizedClient(AuthError):
+    code = "UnrecognizedClientException"
+
+
+class AccessDenied(AuthError):
+    code = "AccessDeniedException"
+
+
+class ServiceError(NimbusError):
+    """The platform could not complete a valid request."""
+
+    code = "ServiceException"
+    status = 500
+
+
+class NotImplementedOperation(ServiceError):
+    """A valid AWS operation this version of nimbus does not offer yet."""
+
+    code = "NotImplemented"
+    status = 501

@@ -1,0 +1,1 @@
+"""Where execution environments run: `local` (this machine); a Ray executor comes later."""

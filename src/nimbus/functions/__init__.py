@@ -1,0 +1,1 @@
+"""Lambda functions: deployment packages, registry, versions, invocation."""

@@ -1,0 +1,1 @@
+"""The HTTP face of nimbus: AWS wire protocols translated to service calls."""

@@ -1,0 +1,215 @@
+"""The Lambda REST-JSON API: one handler per operation, translating shapes to service calls."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nimbus.errors import InvalidParameterValue, NotImplementedOperation
+from nimbus.functions.invoke import InvokeRequest
+from nimbus.functions.model import InvocationType
+from nimbus.functions.registry import ConfigChanges
+from nimbus.functions.service import FunctionsService
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    base_url: str
+
+
+Handler = Callable[[FunctionsService, Params, RequestContext], Awaitable[Params]]
+
+
+def changes_from(params: Params) -> ConfigChanges:
+    environment = params.get("Environment")
+    storage = params.get("EphemeralStorage")
+    return ConfigChanges(
+        runtime=params.get("Runtime"),
+        handler=params.get("Handler"),
+        role=params.get("Role"),
+        memory_size=params.get("MemorySize"),
+        timeout=params.get("Timeout"),
+        ephemeral_storage=storage.get("Size") if storage else None,
+        description=params.get("Description"),
+        environment=(environment.get("Variables") or {}) if environment is not None else None,
+        architectures=params.get("Architectures"),
+    )
+
+
+def _zip_from(code: Params) -> bytes:
+    if "ZipFile" in code:
+        data = code["ZipFile"]
+        return data if isinstance(data, bytes) else base64.b64decode(data)
+    if code.get("S3Bucket") or code.get("ImageUri"):
+        raise InvalidParameterValue(
+            "nimbus accepts function code as Code.ZipFile only for now (S3 and images come later)."
+        )
+    raise InvalidParameterValue("Please provide a source for function code.")
+
+
+async def create_function(service: FunctionsService, params: Params, ctx: RequestContext) -> Params:
+    if params.get("PackageType", "Zip") != "Zip":
+        raise InvalidParameterValue("nimbus runs Zip packages only; PackageType Image comes later.")
+    if params.get("Layers"):
+        raise InvalidParameterValue("Layers are not supported by nimbus yet.")
+    changes = changes_from(params)
+    missing = [k for k in ("Runtime", "Handler") if not params.get(k)]
+    if missing:
+        raise InvalidParameterValue(f"{missing[0]} must be specified for Zip package type.")
+    config = service.create(
+        params["FunctionName"],
+        changes,
+        _zip_from(params["Code"]),
+        publish=bool(params.get("Publish")),
+        tags=params.get("Tags"),
+    )
+    return config.to_wire()
+
+
+async def get_function(service: FunctionsService, params: Params, ctx: RequestContext) -> Params:
+    config = service.get(params["FunctionName"], params.get("Qualifier"))
+    result: Params = {
+        "Configuration": config.to_wire(),
+        "Code": {"RepositoryType": "S3", "Location": ctx.base_url + service.code_url_path(config)},
+    }
+    if config.tags:
+        result["Tags"] = dict(config.tags)
+    reserved = service.reserved_concurrency(config.name)
+    if reserved is not None:
+        result["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
+    return result
+
+
+async def get_function_configuration(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    return service.get(params["FunctionName"], params.get("Qualifier")).to_wire()
+
+
+async def list_functions(service: FunctionsService, params: Params, ctx: RequestContext) -> Params:
+    max_items = params.get("MaxItems") or 50
+    page, next_marker = service.list(params.get("Marker"), min(max_items, 10000))
+    result: Params = {"Functions": [config.to_wire() for config in page]}
+    if next_marker:
+        result["NextMarker"] = next_marker
+    return result
+
+
+async def update_function_code(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    config = await service.update_code(
+        params["FunctionName"],
+        _zip_from(params),
+        publish=bool(params.get("Publish")),
+        revision_id=params.get("RevisionId"),
+    )
+    return config.to_wire()
+
+
+async def update_function_configuration(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    config = await service.update_configuration(
+        params["FunctionName"], changes_from(params), params.get("RevisionId")
+    )
+    return config.to_wire()
+
+
+async def delete_function(service: FunctionsService, params: Params, ctx: RequestContext) -> Params:
+    await service.delete(params["FunctionName"], params.get("Qualifier"))
+    return {}
+
+
+async def invoke(service: FunctionsService, params: Params, ctx: RequestContext) -> Params:
+    payload = params.get("Payload") or b""
+    request = InvokeRequest(
+        function=params["FunctionName"],
+        payload=payload if isinstance(payload, bytes) else payload.encode(),
+        qualifier=params.get("Qualifier"),
+        invocation_type=InvocationType(params.get("InvocationType") or "RequestResponse"),
+        tail_logs=params.get("LogType") == "Tail",
+        client_context=params.get("ClientContext"),
+        request_id=ctx.request_id,
+    )
+    result = await service.invoke(request)
+    output: Params = {
+        "StatusCode": result.status_code,
+        "ExecutedVersion": result.executed_version,
+        "FunctionError": result.function_error,
+        "LogResult": result.log_result,
+        "Payload": result.payload,
+    }
+    return output
+
+
+async def put_function_concurrency(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    value = service.put_reserved_concurrency(
+        params["FunctionName"], params["ReservedConcurrentExecutions"]
+    )
+    return {"ReservedConcurrentExecutions": value}
+
+
+async def get_function_concurrency(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    reserved = service.reserved_concurrency(params["FunctionName"])
+    return {} if reserved is None else {"ReservedConcurrentExecutions": reserved}
+
+
+async def delete_function_concurrency(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    service.delete_reserved_concurrency(params["FunctionName"])
+    return {}
+
+
+async def get_account_settings(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    settings = service.account_settings()
+    return {
+        "AccountLimit": {
+            "TotalCodeSize": 80_530_636_800,
+            "CodeSizeUnzipped": settings.code_size_unzipped,
+            "CodeSizeZipped": settings.code_size_zipped,
+            "ConcurrentExecutions": settings.concurrent_executions,
+            "UnreservedConcurrentExecutions": settings.unreserved_concurrent_executions,
+        },
+        "AccountUsage": {
+            "TotalCodeSize": settings.total_code_size,
+            "FunctionCount": settings.function_count,
+        },
+    }
+
+
+HANDLERS: dict[str, Handler] = {
+    "CreateFunction": create_function,
+    "GetFunction": get_function,
+    "GetFunctionConfiguration": get_function_configuration,
+    "ListFunctions": list_functions,
+    "UpdateFunctionCode": update_function_code,
+    "UpdateFunctionConfiguration": update_function_configuration,
+    "DeleteFunction": delete_function,
+    "Invoke": invoke,
+    "PutFunctionConcurrency": put_function_concurrency,
+    "GetFunctionConcurrency": get_function_concurrency,
+    "DeleteFunctionConcurrency": delete_function_concurrency,
+    "GetAccountSettings": get_account_settings,
+}
+
+
+def handler_for(operation: str) -> Handler:
+    handler = HANDLERS.get(operation)
+    if handler is None:
+        raise NotImplementedOperation(
+            f"nimbus does not implement the Lambda operation {operation} yet."
+        )
+    return handler

@@ -1,0 +1,1 @@
+"""AWS wire protocols (rest-json, json, rest-xml, query), each driven by botocore models."""

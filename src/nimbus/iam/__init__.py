@@ -1,0 +1,1 @@
+"""Identity and access: principals, policies, request signatures (SigV4)."""

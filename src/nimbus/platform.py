@@ -1,0 +1,119 @@
+"""The composition root: one `Settings` in, every service built and wired, nothing global."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from nimbus.executor.local import LocalExecutor
+from nimbus.functions.codestore import CodeStore
+from nimbus.functions.concurrency import ConcurrencyLimiter
+from nimbus.functions.invoke import InvokeLimits, Invoker
+from nimbus.functions.model import FunctionConfig
+from nimbus.functions.package import PackageLimits
+from nimbus.functions.registry import FunctionRegistry
+from nimbus.functions.runtimes import RuntimeCatalog
+from nimbus.functions.service import FunctionsService
+from nimbus.sandbox import limits, runtime_lib
+from nimbus.sandbox.factory import EnvironmentFactory
+from nimbus.settings import Settings
+from nimbus.store.sqlite import SqliteStore
+
+logger = logging.getLogger(__name__)
+
+
+class Platform:
+    """Everything a nimbus node runs, usable in-process (tests) or behind the gateway."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        data = settings.data_dir.resolve()
+        data.mkdir(parents=True, exist_ok=True)
+        os.chmod(data, 0o700)
+        self.data_dir = data
+        self.store = SqliteStore(data / "state.db")
+        self.capabilities = limits.probe()
+        self.runtimes = RuntimeCatalog(settings.python_interpreters)
+        package_limits = PackageLimits(settings.zipped_code_limit, settings.unzipped_code_limit)
+        self.code = CodeStore(data / "code", package_limits)
+        self.executor = LocalExecutor(self._factory(), settings.keep_warm_seconds)
+        self.limiter = ConcurrencyLimiter(
+            settings.account_concurrency, settings.unreserved_concurrency_minimum
+        )
+        self.registry = FunctionRegistry(
+            self.store, self.code, self.runtimes, settings.region, settings.account_id,
+            settings.environment_limit,
+        )  # fmt: skip
+        self.invoker = Invoker(
+            self.registry, self.executor, self.limiter, self.store,
+            InvokeLimits(
+                settings.sync_payload_limit, settings.async_payload_limit,
+                settings.sync_response_limit, settings.log_tail_bytes,
+            ),
+            self.function_environment, self.runtimes.interpreter,
+            settings.region, settings.account_id,
+        )  # fmt: skip
+        self.functions = FunctionsService(
+            self.registry, self.invoker, self.limiter, self.executor, self.code,
+            settings.region, settings.account_id, self._url_secret(),
+            (settings.zipped_code_limit, settings.unzipped_code_limit),
+        )  # fmt: skip
+
+    def _factory(self) -> EnvironmentFactory:
+        lib = runtime_lib.build(runtime_lib.default_location())
+        # Without a private mount tree the dropped user could not read its own code.
+        caps = self.capabilities
+        can_drop = caps.privilege_drop.available and caps.mount_ns.available
+        return EnvironmentFactory(
+            self.capabilities,
+            run_dir=self.data_dir / "run",
+            hidden_dirs=[self.data_dir],
+            lib_dirs=[str(lib)],
+            sandbox_uid=self.settings.sandbox_uid if can_drop else None,
+            sandbox_gid=self.settings.sandbox_gid if can_drop else None,
+            cgroup_parent="nimbus-" + hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:10],
+        )
+
+    def _url_secret(self) -> bytes:
+        seed = f"{self.settings.root_secret_access_key}:{self.data_dir}".encode()
+        return hashlib.sha256(seed).digest()
+
+    def function_environment(self, config: FunctionConfig) -> Mapping[str, str]:
+        """Lambda's reserved variables, plus where the platform is and how to sign to it."""
+        settings = self.settings
+        code_dir = self.registry.code_dir(config)
+        return {
+            "_HANDLER": config.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": config.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": config.version,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.name}",
+            "AWS_REGION": settings.region,
+            "AWS_DEFAULT_REGION": settings.region,
+            "AWS_ACCESS_KEY_ID": settings.root_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": settings.root_secret_access_key,
+            "AWS_ENDPOINT_URL": settings.endpoint,
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            "LAMBDA_RUNTIME_DIR": str(Path(limits.__file__).parent / "runtimes" / "python"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "PYTHONPATH": str(code_dir),
+        }
+
+    async def start(self) -> None:
+        await self.executor.start()
+        resumed = self.invoker.resume_pending()
+        if resumed:
+            logger.info("resumed %d accepted asynchronous invocations", resumed)
+
+    async def stop(self) -> None:
+        grace = self.settings.shutdown_grace_seconds
+        await self.invoker.drain(grace)
+        await self.executor.stop(grace)
+        self.store.close()

@@ -1,0 +1,1 @@
+"""Execution environments: the zygote, limits (cgroups, rlimits, namespaces) and runtimes."""

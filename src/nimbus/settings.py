@@ -1,0 +1,112 @@
+"""One settings object for the whole platform.
+
+Every limit is a setting whose default is today's AWS value. `Settings.from_env`
+reads `NIMBUS_<FIELD>` variables; the CLI passes explicit flags as overrides.
+Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+MB = 1024 * 1024
+DEFAULT_CREDENTIAL = "test"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 7800
+    data_dir: Path = Path(".nimbus")
+    root_access_key_id: str = DEFAULT_CREDENTIAL
+    root_secret_access_key: str = DEFAULT_CREDENTIAL
+    account_id: str = "000000000000"
+    region: str = "us-east-1"
+
+    # Lambda limits (AWS defaults)
+    account_concurrency: int = 1000
+    unreserved_concurrency_minimum: int = 100
+    sync_payload_limit: int = 6 * MB
+    sync_response_limit: int = 6 * MB + 100
+    async_payload_limit: int = 1 * MB
+    zipped_code_limit: int = 52_428_800
+    unzipped_code_limit: int = 262_144_000
+    create_request_limit: int = 70_167_211
+    environment_limit: int = 4096
+    log_tail_bytes: int = 4096
+
+    # Execution environments
+    keep_warm_seconds: float = 300.0
+    shutdown_grace_seconds: float = 10.0
+    sandbox_uid: int = 65534
+    sandbox_gid: int = 65534
+    mb_per_vcpu: int = 1769
+    python_interpreters: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, overridden by NIMBUS_* variables, overridden by explicit values."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"NIMBUS_{f.name.upper()}")
+            if raw is not None and f.name != "python_interpreters":
+                values[f.name] = _convert(f.type, raw)
+        values["python_interpreters"] = {
+            key.removeprefix("NIMBUS_RUNTIME_").lower().replace("_", "."): path
+            for key, path in env.items()
+            if key.startswith("NIMBUS_RUNTIME_PYTHON")
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"])
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def binds_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def check_credentials(self) -> None:
+        """Refuse the well-known default credentials on a non-loopback address."""
+        uses_default = DEFAULT_CREDENTIAL in (
+            self.root_access_key_id,
+            self.root_secret_access_key,
+        )
+        if uses_default and not self.binds_loopback:
+            raise ValueError(
+                f"refusing to listen on {self.host} with the default credentials: "
+                "set NIMBUS_ROOT_ACCESS_KEY_ID and NIMBUS_ROOT_SECRET_ACCESS_KEY"
+            )
+
+
+def _convert(kind: Any, raw: str) -> Any:
+    kind = str(kind)
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "Path":
+        return Path(raw)
+    return raw

@@ -1,0 +1,1 @@
+"""Durable platform state: `base` is the contract, `sqlite` the embedded default."""
