@@ -60,7 +60,12 @@ class Settings:
         for f in fields(cls):
             raw = env.get(f"NIMBUS_{f.name.upper()}")
             if raw is not None and f.name != "python_interpreters":
-                values[f.name] = _convert(f.type, raw)
+                try:
+                    values[f.name] = _convert(f.type, raw)
+                except ValueError:
+                    raise ValueError(
+                        f"NIMBUS_{f.name.upper()}={raw!r} is not a valid {f.type}"
+                    ) from None
         values["python_interpreters"] = {
             key.removeprefix("NIMBUS_RUNTIME_").lower().replace("_", "."): path
             for key, path in env.items()

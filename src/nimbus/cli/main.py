@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import click
 
+from nimbus.cli.client import DEFAULT_ENDPOINT, Connection, Credentials
+from nimbus.cli.deploy import deploy
+from nimbus.cli.doctor import doctor
+from nimbus.cli.functions import functions
+from nimbus.cli.invoke import invoke
 from nimbus.settings import Settings
 
 
 @click.group()
-def cli() -> None:
-    """nimbus: a self-hosted serverless platform that speaks the AWS APIs."""
+@click.option(
+    "--endpoint",
+    envvar="NIMBUS_ENDPOINT",
+    default=DEFAULT_ENDPOINT,
+    show_default=True,
+    help="The running platform the client commands talk to.",
+)
+@click.pass_context
+def cli(ctx: click.Context, endpoint: str) -> None:
+    """nimbus: a self-hosted serverless platform that speaks the AWS APIs.
+
+    Every command but `server` talks to a running platform at --endpoint, with the
+    credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION
+    (test, test and us-east-1 when unset).
+    """
+    ctx.obj = Connection(endpoint.rstrip("/"), Credentials.from_env())
 
 
 @cli.command()
@@ -18,14 +37,18 @@ def cli() -> None:
 @click.option("--data-dir", envvar="NIMBUS_DATA_DIR", default=".nimbus", show_default=True)
 def server(host: str, port: int, data_dir: str) -> None:
     """Run the platform in the foreground."""
-    settings = Settings.from_env(host=host, port=port, data_dir=data_dir)
     try:
+        settings = Settings.from_env(host=host, port=port, data_dir=data_dir)
         settings.check_credentials()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     from nimbus.server import serve
 
     serve(settings)
+
+
+for _command in (deploy, invoke, functions, doctor):
+    cli.add_command(_command)
 
 
 def main() -> None:

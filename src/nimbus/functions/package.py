@@ -78,6 +78,8 @@ _Buffer: TypeAlias = bytes | memoryview
 
 @dataclass(frozen=True)
 class PackageLimits:
+    """Lambda's package limits; `entries` is nimbus's own guard, not an AWS limit."""
+
     zipped: int = 52_428_800
     unzipped: int = 262_144_000
     entries: int = 100_000
@@ -265,7 +267,8 @@ def _kind_and_mode(info: zipfile.ZipInfo) -> tuple[EntryKind, int]:
     unix_mode = info.external_attr >> 16
     file_type = stat.S_IFMT(unix_mode)
     if info.orig_filename.endswith("/") or file_type == stat.S_IFDIR:
-        if file_type not in (0, stat.S_IFDIR) or info.file_size:
+        # Some tools mark directories as regular files; the slash decides.
+        if file_type not in (0, stat.S_IFDIR, stat.S_IFREG) or info.file_size:
             raise _unzip_error()
         return EntryKind.DIRECTORY, 0o755
     if file_type == stat.S_IFLNK:

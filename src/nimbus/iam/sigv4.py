@@ -288,8 +288,7 @@ def _parse_scope(credential: str) -> CredentialScope | None:
 
 def _claim(headers: dict[str, list[str]], pairs: list[tuple[str, str]]) -> _Claim:
     authorization = headers.get("authorization")
-    presigned = any(key in _QUERY_AUTH_PARAMS for key, _ in pairs)
-    if authorization is not None and presigned:
+    if authorization is not None and any(key == "X-Amz-Algorithm" for key, _ in pairs):
         raise _fail(
             Failure.MALFORMED,
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter "
@@ -297,7 +296,7 @@ def _claim(headers: dict[str, list[str]], pairs: list[tuple[str, str]]) -> _Clai
         )
     if authorization is not None:
         return _header_claim(authorization[0], headers)
-    if presigned:
+    if any(key in _QUERY_AUTH_PARAMS for key, _ in pairs):
         return _query_claim(dict(reversed(pairs)))
     raise _fail(Failure.MISSING, "Missing Authentication Token")
 

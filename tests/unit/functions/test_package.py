@@ -13,7 +13,7 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,10 @@ from nimbus.functions.package import (
 )
 
 LIMITS = PackageLimits()
+# The zip record layouts (APPNOTE.TXT 4.3.7, 4.3.12, 4.3.16).
+LOCAL_HEADER = "<4s2B4HL2L2H"
+CENTRAL_ENTRY = "<4s4B4HL2L5H2L"
+END_RECORD = "<4s4H2LH"
 SMALL = PackageLimits(zipped=1_000_000, unzipped=1_048_576, entries=10)
 
 
@@ -78,12 +82,17 @@ def lie_about_size(data: bytes, file_size: int) -> bytes:
 
 
 def assert_unzip_error(data: bytes, tmp_path: Path, limits: PackageLimits = LIMITS) -> None:
+    assert_rejected(data, tmp_path, limits, UNZIP_ERROR_MESSAGE)
+
+
+def assert_rejected(data: bytes, tmp_path: Path, limits: PackageLimits, message: str) -> None:
+    """Inspect and extract both raise `message`, and extraction leaves nothing behind."""
     with pytest.raises(InvalidParameterValue) as inspected:
         inspect_package(data, limits)
-    assert inspected.value.message == UNZIP_ERROR_MESSAGE
+    assert inspected.value.message == message
     with pytest.raises(InvalidParameterValue) as extracted:
         extract_package(data, tmp_path / "out" / "pkg", limits)
-    assert extracted.value.message == UNZIP_ERROR_MESSAGE
+    assert extracted.value.message == message
     assert_nothing_left(tmp_path)
 
 
@@ -145,6 +154,13 @@ def test_extract_writes_files_with_modes(tmp_path: Path) -> None:
     }
     assert stat.S_IMODE(dest.stat().st_mode) == 0o755
     assert sorted(p.name for p in dest.parent.iterdir()) == ["abc"]  # no staging left
+
+
+def test_trailing_slash_makes_a_directory_whatever_its_mode(tmp_path: Path) -> None:
+    data = craft((member("a/"), b""), (member("b/", 0), b""), (member("a/x"), b"x"))
+    extract_package(data, tmp_path / "pkg", LIMITS)
+    assert (tmp_path / "pkg" / "b").is_dir()
+    assert tree_of(tmp_path / "pkg") == {"a/x": b"x"}
 
 
 def test_dot_slash_root_entry_is_the_package_root(tmp_path: Path) -> None:
@@ -212,28 +228,14 @@ def test_zipped_limit_is_inclusive_and_quoted(tmp_path: Path) -> None:
 
 def test_declared_unzipped_size_over_limit(tmp_path: Path) -> None:
     data = build_package({"a.bin": bytes(600_000), "b.bin": bytes(600_000)})
-    for call in (
-        lambda: inspect_package(data, SMALL),
-        lambda: extract_package(data, tmp_path / "pkg", SMALL),
-    ):
-        with pytest.raises(InvalidParameterValue) as caught:
-            call()
-        assert caught.value.message == "Unzipped size must be smaller than 1048576 bytes"
-    assert list(tmp_path.iterdir()) == []
+    assert_rejected(data, tmp_path, SMALL, "Unzipped size must be smaller than 1048576 bytes")
     inspect_package(data, PackageLimits(unzipped=1_200_000))
 
 
 def test_bomb_lying_about_its_size_is_stopped_by_actual_bytes(tmp_path: Path) -> None:
     bomb = lie_about_size(build_package({"bomb": bytes(20 * 1024 * 1024)}), file_size=10)
     assert zipfile.ZipFile(io.BytesIO(bomb)).infolist()[0].file_size == 10
-    for call in (
-        lambda: inspect_package(bomb, SMALL),
-        lambda: extract_package(bomb, tmp_path / "out" / "pkg", SMALL),
-    ):
-        with pytest.raises(InvalidParameterValue) as caught:
-            call()
-        assert caught.value.message == "Unzipped size must be smaller than 1048576 bytes"
-    assert_nothing_left(tmp_path)
+    assert_rejected(bomb, tmp_path, SMALL, "Unzipped size must be smaller than 1048576 bytes")
 
 
 @pytest.mark.parametrize("declared", [10, 2000])
@@ -311,9 +313,9 @@ def test_too_many_entries(tmp_path: Path) -> None:
 
 
 def test_default_entry_limit_is_checked_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
-    local = struct.pack(zipfile.structFileHeader, b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0)
+    local = struct.pack(LOCAL_HEADER, b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0)
     central = struct.pack(
-        zipfile.structCentralDir,
+        CENTRAL_ENTRY,
         b"PK\x01\x02",
         20,
         3,
@@ -336,7 +338,7 @@ def test_default_entry_limit_is_checked_before_parsing(monkeypatch: pytest.Monke
     )
     count = 100_001
     end = struct.pack(
-        zipfile.structEndArchive,
+        END_RECORD,
         b"PK\x05\x06",
         0,
         0,
@@ -536,8 +538,7 @@ def test_damaged_zips_raise_only_nimbus_errors_and_agree(data: st.DataObject) ->
         assert sorted(os.listdir(scratch)) == (["pkg"] if outcomes[0] == "ok" else [])
 
 
-def outcome(call: object) -> str:
-    assert callable(call)
+def outcome(call: Callable[[], object]) -> str:
     try:
         call()
     except NimbusError as error:

@@ -548,12 +548,15 @@ def test_real_s3_presigned_url_verifies(session: boto3.Session) -> None:
 
 # --- properties ---------------------------------------------------------------------
 
-TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["X-Amz-Date", "X-Amz-Signature", "X-Amz-Credential", "%41", "a+b", "~"]
+)
 
 
 @given(
     segments=st.lists(TEXT, max_size=5),
-    query=st.lists(st.tuples(TEXT, TEXT), max_size=5),
+    # X-Amz-Algorithm in the query of a header-signed request is rejected as ambiguous
+    query=st.lists(st.tuples(TEXT, TEXT).filter(lambda p: p[0] != "X-Amz-Algorithm"), max_size=5),
     body=st.binary(max_size=200),
 )
 def test_any_botocore_signed_request_verifies(

@@ -1,0 +1,146 @@
+"""How the client commands reach a running platform, and how their failures read.
+
+Every command except `server` talks to nimbus at `--endpoint` through boto3 (or
+plain HTTP for the `/_nimbus` endpoints). Failures a user can cause or fix (an
+AWS error reply, a server that is not running, a bad parameter) become one
+`CliError` line; anything else is a bug in nimbus and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+import boto3
+import click
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+    WaiterError,
+)
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:7800"
+DEFAULT_CREDENTIAL = "test"
+DEFAULT_REGION = "us-east-1"
+CONNECT_TIMEOUT_SECONDS = 5
+# A synchronous invoke may legitimately run for Lambda's maximum of 900 s.
+READ_TIMEOUT_SECONDS = 960
+
+
+class CliError(click.ClickException):
+    """A user-facing failure: printed as one `error: ...` line, exit status 1."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", file=file, err=file is None)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None
+    region: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """The usual AWS variables; nimbus's well-known test/test when unset."""
+        env = os.environ if environ is None else environ
+        return cls(
+            access_key_id=env.get("AWS_ACCESS_KEY_ID") or DEFAULT_CREDENTIAL,
+            secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or DEFAULT_CREDENTIAL,
+            session_token=env.get("AWS_SESSION_TOKEN") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+        )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the platform is and who we are to it; builds clients on demand."""
+
+    endpoint: str
+    credentials: Credentials
+
+    def client(self, service: str) -> Any:
+        check_endpoint(self.endpoint)
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.credentials.access_key_id,
+            aws_secret_access_key=self.credentials.secret_access_key,
+            aws_session_token=self.credentials.session_token,
+            region_name=self.credentials.region,
+            config=Config(
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                read_timeout=READ_TIMEOUT_SECONDS,
+                # A CLI reports what happened; a retried Invoke could run twice.
+                retries={"total_max_attempts": 1},
+            ),
+        )
+
+    def lambda_client(self) -> Any:
+        return self.client("lambda")
+
+    def get_json(self, path: str) -> Any:
+        """GET a platform endpoint (`/_nimbus/...`) and decode its JSON body."""
+        check_endpoint(self.endpoint)
+        url = self.endpoint + path
+        try:
+            with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_SECONDS) as reply:
+                body = reply.read()
+        except urllib.error.HTTPError as exc:
+            raise CliError(f"{url} answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError):
+            raise self.unreachable() from None
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise CliError(f"{url} did not answer with JSON: is it nimbus?") from None
+
+    def unreachable(self) -> CliError:
+        return CliError(f"cannot reach nimbus at {self.endpoint}: is the server running?")
+
+    @contextmanager
+    def reporting_errors(self) -> Iterator[None]:
+        """Turn the botocore failures a user can act on into one `CliError` line."""
+        try:
+            yield
+        except (ClientError, ParamValidationError, WaiterError, ReadTimeoutError) as exc:
+            raise describe_error(exc) from None
+        except (EndpointConnectionError, ConnectionClosedError):
+            raise self.unreachable() from None
+
+
+def describe_error(exc: Exception) -> CliError:
+    """One line for a botocore error, `Code: Message` for an AWS error reply."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code") or "Error"
+        message = error.get("Message") or str(exc)
+        return CliError(one_line(f"{code}: {message}"))
+    if isinstance(exc, ParamValidationError):
+        return CliError(one_line(exc.kwargs.get("report", str(exc))))
+    return CliError(one_line(str(exc)))
+
+
+def one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def check_endpoint(endpoint: str) -> None:
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CliError(f"invalid endpoint {endpoint!r}: expected http://HOST:PORT")
+
+
+pass_connection = click.make_pass_decorator(Connection)

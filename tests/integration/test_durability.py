@@ -1,0 +1,67 @@
+"""What the platform acknowledged survives kill -9; SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+from conftest import running_server, start, stop
+
+from nimbus.functions.package import build_package
+
+ROLE = "arn:aws:iam::000000000000:role/test"
+
+
+def test_functions_and_code_survive_kill_9(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start(data)
+    try:
+        lam = server.client("lambda")
+        for index in range(3):
+            source = f"def handler(e, c):\n    return {index}\n"
+            lam.create_function(
+                FunctionName=f"durable-{index}", Runtime="python3.11", Role=ROLE,
+                Handler="lambda_function.handler",
+                Code={"ZipFile": build_package({"lambda_function.py": source})},
+            )  # fmt: skip
+        lam.put_function_concurrency(FunctionName="durable-0", ReservedConcurrentExecutions=5)
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+    finally:
+        stop(server)
+    with running_server(data) as restarted:
+        lam = restarted.client("lambda")
+        for index in range(3):
+            reply = lam.invoke(FunctionName=f"durable-{index}")
+            assert json.load(reply["Payload"]) == index
+        concurrency = lam.get_function_concurrency(FunctionName="durable-0")
+        assert concurrency["ReservedConcurrentExecutions"] == 5
+
+
+def test_sigterm_lets_in_flight_invocations_finish(tmp_path: Path) -> None:
+    server = start(tmp_path / "data")
+    try:
+        lam = server.client("lambda")
+        source = "import time\ndef handler(e, c):\n    time.sleep(1)\n    return 'done'\n"
+        lam.create_function(
+            FunctionName="slow", Runtime="python3.11", Role=ROLE,
+            Handler="lambda_function.handler", Timeout=10,
+            Code={"ZipFile": build_package({"lambda_function.py": source})},
+        )  # fmt: skip
+        answers: list[object] = []
+
+        def call() -> None:
+            answers.append(json.load(lam.invoke(FunctionName="slow")["Payload"]))
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        threading.Event().wait(0.4)
+        server.process.send_signal(signal.SIGTERM)
+        caller.join(30)
+        assert answers == ["done"]
+        assert server.process.wait(30) == 0
+    finally:
+        stop(server)
