@@ -60,6 +60,7 @@ class Platform:
             self.registry, self.invoker, self.limiter, self.executor, self.code,
             settings.region, settings.account_id, self._url_secret(),
             (settings.zipped_code_limit, settings.unzipped_code_limit),
+            self.runtimes.interpreter,
         )  # fmt: skip
 
     def _factory(self) -> EnvironmentFactory:
@@ -108,6 +109,9 @@ class Platform:
 
     async def start(self) -> None:
         await self.executor.start()
+        in_use = {config.runtime for config in self.registry.list()}
+        for runtime in in_use & set(self.runtimes.available()):
+            self.functions.prewarm(runtime)
         resumed = self.invoker.resume_pending()
         if resumed:
             logger.info("resumed %d accepted asynchronous invocations", resumed)

@@ -62,6 +62,9 @@ class LocalExecutor:
         self._cold_starts += 1
         return await self._factory.create(spec), True
 
+    def prewarm(self, interpreter: str) -> None:
+        self._factory.prewarm(interpreter)
+
     async def retire(self, function_name: str) -> None:
         """Drop idle environments of a function (its code or configuration changed)."""
         for key in [key for key in self._idle if key[0] == function_name]:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nimbus.arn import resolve_function_ref
@@ -42,7 +43,9 @@ class FunctionsService:
         account: str,
         url_secret: bytes,
         package_limits: tuple[int, int],
+        interpreter: Callable[[str], str],
     ) -> None:
+        self._interpreter = interpreter
         self.registry = registry
         self.invoker = invoker
         self._limiter = limiter
@@ -61,7 +64,13 @@ class FunctionsService:
         self, name: str, changes: ConfigChanges, zip_bytes: bytes, publish: bool = False,
         tags: dict[str, str] | None = None,
     ) -> FunctionConfig:  # fmt: skip
-        return self.registry.create(name, changes, zip_bytes, publish, tags)
+        config = self.registry.create(name, changes, zip_bytes, publish, tags)
+        self.prewarm(config.runtime)
+        return config
+
+    def prewarm(self, runtime: str) -> None:
+        """Have the runtime ready before the first invocation arrives."""
+        self._executor.prewarm(self._interpreter(runtime))
 
     def get(self, function: str, qualifier: str | None = None) -> FunctionConfig:
         name, arn_qualifier = self._name(function)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -38,6 +39,7 @@ class EnvironmentFactory:
         self._cgroups = CgroupManager(caps, cgroup_parent)
         self._zygotes: dict[str, Zygote] = {}
         self._reveals: dict[str, list[dict[str, Any]]] = {}
+        self._starting: dict[str, asyncio.Future[Zygote]] = {}
 
     async def start(self) -> None:
         shutil.rmtree(self._run_dir, ignore_errors=True)
@@ -49,12 +51,28 @@ class EnvironmentFactory:
         return list(self._zygotes.values())
 
     async def zygote(self, interpreter: str) -> Zygote:
+        """The running zygote for `interpreter`, started once even under concurrent calls."""
+        starting = self._starting.get(interpreter)
         zygote = self._zygotes.get(interpreter)
-        if zygote is None or not zygote.alive:
-            zygote = Zygote(interpreter, self._lib_dirs)
-            self._zygotes[interpreter] = zygote
-            await zygote.start()
+        if starting is None or (starting.done() and (zygote is None or not zygote.alive)):
+            starting = asyncio.ensure_future(self._start_zygote(interpreter))
+            self._starting[interpreter] = starting
+        return await asyncio.shield(starting)
+
+    async def _start_zygote(self, interpreter: str) -> Zygote:
+        zygote = Zygote(interpreter, self._lib_dirs)
+        await zygote.start()
+        self._zygotes[interpreter] = zygote
         return zygote
+
+    def prewarm(self, interpreter: str) -> None:
+        """Start the runtime's zygote in the background, ahead of the first cold start."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # synchronous callers (scripts) start it on first use
+            return
+        task = asyncio.ensure_future(self.zygote(interpreter))
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     async def create(self, spec: EnvironmentSpec) -> Environment:
         """Fork a new environment and run the function's init in it."""
