@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PORT ?= 7800
-DATA ?= .nimbus
+PORT ?= $(or $(NIMBUS_PORT),7800)
+DATA ?= $(or $(NIMBUS_DATA_DIR),.nimbus)
 
 .PHONY: install run test lint typecheck bench clean
 
