@@ -133,24 +133,25 @@ def respond(sock, request_id, status, payload):
     sock.sendall(wire.encode(header, payload))
 
 
-def serve(sock, handler, function):
-    """One invocation at a time, in this process, until the platform closes the socket."""
+def frames(sock):
+    """Invocation frames until the platform closes the socket."""
     while True:
         try:
-            header, body = wire.read_frame(sock)
+            yield wire.read_frame(sock)
         except EOFError:
             return
+
+
+def serve(sock, handler, function):
+    """One invocation at a time, in this process."""
+    for header, body in frames(sock):
         status, payload = invoke(handler, function, header, body)
         respond(sock, header["request_id"], status, payload)
 
 
 def serve_snapshots(sock, handler, function):
     """Fork every invocation from this post-init state; the child exits when done."""
-    while True:
-        try:
-            header, body = wire.read_frame(sock)
-        except EOFError:
-            return
+    for header, body in frames(sock):
         flush_output()
         child = os.fork()
         if child == 0:
