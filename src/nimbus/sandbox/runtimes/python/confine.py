@@ -91,10 +91,9 @@ def _confine_mounts(plan, warnings):
             if mounted:
                 raise ConfinementError(f"{what} failed after partial confinement: {exc}") from exc
             warnings.append(f"{what}: {exc}")
-            for fd in held.values():
-                os.close(fd)
+            _close_held(held)
             return False
-        mounted = mounted or step is not _open_path
+        mounted = mounted or step not in (_open_path, _open_reveal)
     return True
 
 
@@ -105,13 +104,17 @@ def _mount_steps(plan, held):
     steps = []
     if code_dir:
         steps.append(("open code dir", _open_path, (code_dir, held)))
+    reveals = list(plan.get("reveal", ()))
+    # every path is opened before the first mount: /tmp may hold them (a clone under mktemp)
+    for index, reveal in enumerate(reveals):
+        steps.append(("open " + reveal["cover"], _open_reveal, (index, reveal, held)))
     # /tmp first: a data dir below it (as in tests) is then re-created inside the new tmpfs
     if plan.get("tmp_dir"):
         options = "size={}m,mode=1777".format(int(plan.get("tmp_size_mb", 512)))
         flags = MS_NOSUID | MS_NODEV
         steps.append(("private tmp", _mount, ("tmpfs", plan["tmp_dir"], "tmpfs", flags, options)))
-    for reveal in plan.get("reveal", ()):
-        steps.append(("reveal under " + reveal["cover"], _reveal, (reveal, held)))
+    for index, reveal in enumerate(reveals):
+        steps.append(("reveal under " + reveal["cover"], _reveal, (index, reveal, held)))
     for path in hide_dirs:
         flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
         steps.append(("hide " + path, _hide, (path, flags)))
@@ -123,11 +126,25 @@ def _mount_steps(plan, held):
     return steps
 
 
-def _reveal(reveal, held):
+def _close_held(held):
+    for value in held.values():
+        for fd in [fd for _, fd in value] if isinstance(value, list) else [value]:
+            os.close(fd)
+    held.clear()
+
+
+def _open_reveal(index, reveal, held):
+    held["reveal", index] = [
+        (path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in reveal["keep"]
+    ]
+
+
+def _reveal(index, reveal, held):
     """Cover a directory the sandbox user cannot traverse (e.g. /root holding the
     interpreters) with an open tmpfs, and bind back, read-only, only what must be seen."""
-    keep = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in reveal["keep"]]
+    keep = held.pop(("reveal", index))
     try:
+        os.makedirs(reveal["cover"], exist_ok=True)
         _mount("tmpfs", reveal["cover"], "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
         for path, fd in keep:
             os.makedirs(path, exist_ok=True)
