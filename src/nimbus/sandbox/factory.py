@@ -115,6 +115,8 @@ class EnvironmentFactory:
             for lib in self._lib_dirs:
                 needed += [Path(lib), *visibility.link_targets(Path(lib))]
             needed.append(Path(__file__).parent / "runtimes" / "python")
+            # the data dir is covered later, but its parents must stay traversable
+            needed += [Path(hidden) for hidden in self._hidden]
             plan = visibility.reveal_plan(needed) if self._uid is not None else []
             self._reveals[interpreter] = plan
         return plan
