@@ -1,0 +1,135 @@
+"""Run every benchmark, then rewrite bench/RESULTS.md with the figures and the goals.
+
+`.venv/bin/python bench/run_all.py [--only NAME ...]`. Each benchmark runs as its own
+process; its output is shown as it runs and its last line (JSON) is collected. Takes
+about three minutes on the 2-core reference machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import benchlib as b
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ("cold_start", "warm_invoke", "snapshot_isolation", "memory")
+TIMEOUT_S = 240
+
+METHOD = """\
+Each script starts its own nimbus (`python -m nimbus server` on a free port with a
+private data dir, or an in-process `Platform`) and its baseline, and measures both in the
+same run, interleaved where the machine's noise could favour one of them:
+
+- **cold_start**: per repetition, CreateFunction (no-op Python 3.11, 128 MB) then time
+  the first boto3 Invoke; baseline: `python -c "import boto3"` spawned with the same
+  interpreter, interleaved with the nimbus repetitions. The zygote is started by one
+  warm-up invoke before the repetitions (its start is reported apart).
+- **warm_invoke**: a warm no-op at 1,769 MB (one vCPU: at 128 MB the environment's CPU
+  quota, 128/1769 of a CPU, throttles it as Lambda would; that case is reported beside).
+  Latency over one kept-open `http.client` connection, SigV4-signed by botocore before
+  the clock starts; boto3's own latency; throughput with 16 keep-alive connections from a
+  separate client process (asyncio/uvloop, pre-signed requests); server CPU per request
+  from /proc. Baselines: a raw ASGI echo and a Starlette echo under uvicorn with nimbus's
+  settings (uvloop, httptools), measured the same way in interleaved rounds. In-process:
+  `Platform.functions.invoke`, against a frame round trip over a socketpair to a forked
+  echo process (the transport nimbus uses to reach an environment).
+- **snapshot_isolation**: back-to-back invokes of a no-op with
+  `NIMBUS_ISOLATION=invocation` (1,769 MB) in-process and over HTTP; baseline: bare
+  `os.fork(); os._exit(0); waitpid` in an interpreter started like the zygote with boto3
+  imported, alternating with nimbus rounds.
+- **memory**: server RSS/USS idle, the zygote's RSS/USS, and the USS (private clean +
+  private dirty from /proc/PID/smaps_rollup) of each of 20 environments made warm by 20
+  concurrent invokes of a function sleeping 0.5 s; baseline: a standalone interpreter
+  that imported boto3 (what each environment would cost without a zygote).
+"""
+
+
+def run(name: str) -> dict[str, Any]:
+    """Run one benchmark, echoing its output; returns its JSON line (or the failure)."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [b.PYTHON, str(HERE / f"{name}.py")], stdout=subprocess.PIPE, text=True, cwd=b.ROOT
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if not line.startswith("{"):
+            print(line, end="", flush=True)
+    code = process.wait(timeout=TIMEOUT_S)
+    elapsed = time.monotonic() - started
+    if code != 0 or not lines or not lines[-1].startswith("{"):
+        return {"benchmark": name, "error": f"exit {code}", "seconds": elapsed}
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["seconds"] = elapsed
+    return result
+
+
+def markdown(results: list[dict[str, Any]], host: dict[str, str], total_s: float) -> str:
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = [
+        "# nimbus benchmark results",
+        "",
+        f"Written by `bench/run_all.py` on {now} (total run time {total_s:.0f} s).",
+        "Re-run with `.venv/bin/python bench/run_all.py`; every figure below is from that run.",
+        "",
+        "## Machine",
+        "",
+        f"- CPUs (nproc): {host['nproc']}, {host['cpu']}",
+        f"- memory: {host['memory']}; kernel {host['kernel']}; Python {host['python']}",
+        f"- load average at the start: {host['loadavg']} (the machine is shared and noisy;",
+        "  medians and percentiles over many repetitions, baselines measured in the same run)",
+        "",
+        "## Goals",
+        "",
+        "| benchmark | goal | measured | target | met |",
+        "|---|---|---|---|---|",
+    ]
+    for result in results:
+        for goal in result.get("goals", []):
+            mark = "yes" if goal["met"] else "**no**"
+            out.append(
+                f"| {result['benchmark']} | {goal['name']} | {goal['value']:.3f} {goal['unit']} "
+                f"| {goal['op']} {goal['target']:g} {goal['unit']} | {mark} |"
+            )
+    for result in results:
+        out += ["", f"## {result['benchmark']} ({result.get('seconds', 0):.0f} s)", ""]
+        if "error" in result:
+            out.append(f"**failed**: {result['error']}")
+            continue
+        out += ["| measure | nimbus | baseline | ratio |", "|---|---|---|---|"]
+        out += [f"| {' | '.join(row)} |" for row in result["table"]]
+        out += [f"\nNote: {note}" for note in result.get("notes", [])]
+    out += ["", "## Method", "", METHOD]
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", nargs="*", choices=BENCHMARKS)
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite RESULTS.md")
+    args = parser.parse_args()
+    host = b.machine()
+    started = time.monotonic()
+    results = [run(name) for name in (args.only or BENCHMARKS)]
+    total = time.monotonic() - started
+    text = markdown(results, host, total)
+    if not args.no_write:
+        (HERE / "RESULTS.md").write_text(text + "\n")
+    print(
+        f"\nall benchmarks: {total:.0f} s" + ("" if args.no_write else "; wrote bench/RESULTS.md")
+    )
+    failed = [r["benchmark"] for r in results if "error" in r]
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
