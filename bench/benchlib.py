@@ -380,7 +380,8 @@ def lambda_client(url: str, pool: int = 10) -> Any:
 def build_zip(source: str = NOOP_SOURCE) -> bytes:
     from nimbus.functions.package import build_package
 
-    return build_package({"lambda_function.py": source})
+    data: bytes = build_package({"lambda_function.py": source})
+    return data
 
 
 def create_function(

@@ -66,7 +66,7 @@ def http_rate(url: str, count: int) -> float:
         client.close()
 
 
-IN_PROCESS_FUNCTIONS = (
+IN_PROCESS_FUNCTIONS: tuple[tuple[str, str, dict[str, str], int], ...] = (
     ("nimbus", FUNCTION, ISOLATED, FULL_CPU_MB),
     ("warm", "reuse-noop", {}, FULL_CPU_MB),
     ("small", SMALL, ISOLATED, 128),

@@ -96,66 +96,83 @@ def measure_http(
 # -- in-process ---------------------------------------------------------------------------
 
 
-async def platform_latencies(count: int, memory: int) -> list[float]:
+class EchoPeer:
+    """A forked process echoing on a socketpair: the floor of one platform-environment trip."""
+
+    async def __aenter__(self) -> EchoPeer:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.pid = os.fork()
+        if self.pid == 0:
+            ours.close()
+            while data := theirs.recv(65536):
+                theirs.sendall(data)
+            os._exit(0)
+        theirs.close()
+        self.reader, self.writer = await asyncio.open_unix_connection(sock=ours)
+        return self
+
+    async def latencies(self, count: int) -> list[float]:
+        samples = []
+        for _ in range(count):
+            started = time.perf_counter()
+            self.writer.write(b"12345678")
+            await self.reader.readexactly(8)
+            samples.append(time.perf_counter() - started)
+        return samples
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.writer.close()
+        # uvloop keeps its own duplicate of the socket, so the child may never see EOF
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+
+
+async def invoke_latencies(platform: Any, name: str, count: int) -> list[float]:
     from nimbus.functions.invoke import InvokeRequest
+
+    request = InvokeRequest(function=name, payload=b"{}")
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        result = await platform.functions.invoke(request)
+        samples.append(time.perf_counter() - started)
+        if result.function_error:
+            raise RuntimeError(result.payload)
+    return samples
+
+
+async def in_process(count: int, rounds: int) -> dict[str, list[float]]:
+    """Nimbus at 1,769 and 128 MB and the socketpair floor, in alternating rounds."""
     from nimbus.functions.registry import ConfigChanges
     from nimbus.platform import Platform
     from nimbus.settings import Settings
 
+    samples: dict[str, list[float]] = {FUNCTION: [], SMALL: [], "floor": []}
     with tempfile.TemporaryDirectory(prefix="nimbus-bench-") as data:
         platform = Platform(Settings(data_dir=Path(data)))
         await platform.start()
         try:
-            changes = ConfigChanges(runtime="python3.11", handler="lambda_function.handler",
-                                    role=b.ROLE, memory_size=memory)  # fmt: skip
-            platform.functions.create(FUNCTION, changes, b.build_zip())
-            request = InvokeRequest(function=FUNCTION, payload=b"{}")
-            for _ in range(100):
-                await platform.functions.invoke(request)
-            samples = []
-            for _ in range(count):
-                started = time.perf_counter()
-                result = await platform.functions.invoke(request)
-                samples.append(time.perf_counter() - started)
-                if result.function_error:
-                    raise RuntimeError(result.payload)
-            return samples
+            for name, memory in ((FUNCTION, FULL_CPU_MB), (SMALL, 128)):
+                changes = ConfigChanges(runtime="python3.11", handler="lambda_function.handler",
+                                        role=b.ROLE, memory_size=memory)  # fmt: skip
+                platform.functions.create(name, changes, b.build_zip())
+                await invoke_latencies(platform, name, 100)
+            async with EchoPeer() as peer:
+                await peer.latencies(100)
+                for _ in range(rounds):
+                    samples["floor"] += await peer.latencies(count // rounds)
+                    for name in (FUNCTION, SMALL):
+                        samples[name] += await invoke_latencies(platform, name, count // rounds)
         finally:
             await platform.stop()
-
-
-async def socketpair_floor(count: int) -> list[float]:
-    """Round trip of an 8-byte frame to a forked process echoing on a socketpair."""
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    pid = os.fork()
-    if pid == 0:
-        ours.close()
-        while data := theirs.recv(65536):
-            theirs.sendall(data)
-        os._exit(0)
-    theirs.close()
-    reader, writer = await asyncio.open_unix_connection(sock=ours)
-    samples = []
-    for i in range(count + 100):
-        started = time.perf_counter()
-        writer.write(b"12345678")
-        await reader.readexactly(8)
-        if i >= 100:
-            samples.append(time.perf_counter() - started)
-    writer.close()
-    # uvloop keeps its own duplicate of the socket, so the child may never see EOF
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
     return samples
 
 
-def measure_in_process(count: int) -> tuple[list[float], list[float], list[float]]:
+def measure_in_process(count: int, rounds: int) -> tuple[list[float], list[float], list[float]]:
     import uvloop
 
-    floor = uvloop.run(socketpair_floor(count))
-    nimbus = uvloop.run(platform_latencies(count, FULL_CPU_MB))
-    small = uvloop.run(platform_latencies(count, 128))
-    return nimbus, small, floor
+    samples = uvloop.run(in_process(count, rounds))
+    return samples[FUNCTION], samples[SMALL], samples["floor"]
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -182,7 +199,7 @@ def main() -> None:
         small = b.timed_keepalive(server.url, SMALL, args.requests // args.rounds)
         sign = signing_cost(server.url)
         warm = server.health()
-    nimbus_inproc, small_inproc, floor = measure_in_process(args.inproc)
+    nimbus_inproc, small_inproc, floor = measure_in_process(args.inproc, args.rounds)
     report = b.Report("warm_invoke")
     summarise(report, http, sign, nimbus_inproc, floor)
     add_small(report, small, small_inproc)
