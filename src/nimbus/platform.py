@@ -76,6 +76,7 @@ class Platform:
             sandbox_uid=self.settings.sandbox_uid if can_drop else None,
             sandbox_gid=self.settings.sandbox_gid if can_drop else None,
             cgroup_parent="nimbus-" + hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:10],
+            mb_per_vcpu=self.settings.mb_per_vcpu,
         )
 
     def _url_secret(self) -> bytes:

@@ -47,7 +47,9 @@ class Environment:
         zygote: Zygote,
         log_path: Path,
         cgroup: EnvCgroup | None,
+        mb_per_vcpu: int = 1769,
     ) -> None:
+        self._mb_per_vcpu = mb_per_vcpu
         self.id = env_id
         self.spec = spec
         self.log_stream = ""
@@ -99,7 +101,7 @@ class Environment:
             for warning in header.get("warnings") or ():
                 logger.warning("environment %s: %s", self.id, warning)
             if self._cgroup is not None:
-                self._cgroup.apply_cpu_quota(self.spec.memory_mb)
+                self._cgroup.apply_cpu_quota(self.spec.memory_mb, self._mb_per_vcpu)
         else:
             self._init_failure = body
 

@@ -29,7 +29,9 @@ class EnvironmentFactory:
         sandbox_uid: int | None,
         sandbox_gid: int | None,
         cgroup_parent: str = "nimbus",
+        mb_per_vcpu: int = 1769,
     ) -> None:
+        self._mb_per_vcpu = mb_per_vcpu
         self.caps = caps
         self._run_dir = run_dir
         self._hidden = [str(path) for path in hidden_dirs]
@@ -79,7 +81,8 @@ class EnvironmentFactory:
         env_id = secrets.token_hex(16)
         zygote = await self.zygote(spec.interpreter)
         cgroup = self._cgroups.create(env_id, spec.memory_mb)
-        env = Environment(env_id, spec, zygote, self._run_dir / f"{env_id}.log", cgroup)
+        log_path = self._run_dir / f"{env_id}.log"
+        env = Environment(env_id, spec, zygote, log_path, cgroup, self._mb_per_vcpu)
         tmp = self._run_dir / f"{env_id}.tmp"
         plan = self._plan(spec, cgroup.procs_files if cgroup else [], tmp)
         plan["reveal"] = self._reveal(spec.interpreter) if plan["mount_namespace"] else []
