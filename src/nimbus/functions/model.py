@@ -69,32 +69,3 @@ class FunctionConfig:
         values["code"] = CodeRef(**values["code"])
         values["architectures"] = tuple(values["architectures"])
         return cls(**values)
-
-    def to_wire(self) -> dict[str, Any]:
-        """The FunctionConfiguration shape of the Lambda API."""
-        wire: dict[str, Any] = {
-            "FunctionName": self.name,
-            "FunctionArn": self.arn if self.version == LATEST else self.qualified_arn,
-            "Runtime": self.runtime,
-            "Role": self.role,
-            "Handler": self.handler,
-            "CodeSize": self.code.size,
-            "Description": self.description,
-            "Timeout": self.timeout,
-            "MemorySize": self.memory_size,
-            "LastModified": self.last_modified,
-            "CodeSha256": self.code.sha256,
-            "Version": self.version,
-            "TracingConfig": {"Mode": "PassThrough"},
-            "RevisionId": self.revision_id,
-            "State": "Active",
-            "LastUpdateStatus": "Successful",
-            "PackageType": "Zip",
-            "Architectures": list(self.architectures),
-            "EphemeralStorage": {"Size": self.ephemeral_storage},
-            "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
-            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{self.name}"},
-        }
-        if self.environment:
-            wire["Environment"] = {"Variables": dict(self.environment)}
-        return wire

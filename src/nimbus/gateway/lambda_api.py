@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from nimbus.functions.invoke import InvokeRequest
 from nimbus.functions.model import InvocationType
 from nimbus.functions.registry import ConfigChanges
 from nimbus.functions.service import FunctionsService
+from nimbus.gateway.lambda_shapes import function_configuration
 
 Params = dict[str, Any]
 
@@ -43,8 +43,8 @@ def changes_from(params: Params) -> ConfigChanges:
 
 def _zip_from(code: Params) -> bytes:
     if "ZipFile" in code:
-        data = code["ZipFile"]
-        return data if isinstance(data, bytes) else base64.b64decode(data)
+        data: bytes = code["ZipFile"]  # the REST-JSON adapter decodes blobs
+        return data
     if code.get("S3Bucket") or code.get("ImageUri"):
         raise InvalidParameterValue(
             "nimbus accepts function code as Code.ZipFile only for now (S3 and images come later)."
@@ -68,13 +68,13 @@ async def create_function(service: FunctionsService, params: Params, ctx: Reques
         publish=bool(params.get("Publish")),
         tags=params.get("Tags"),
     )
-    return config.to_wire()
+    return function_configuration(config)
 
 
 async def get_function(service: FunctionsService, params: Params, ctx: RequestContext) -> Params:
     config = service.get(params["FunctionName"], params.get("Qualifier"))
     result: Params = {
-        "Configuration": config.to_wire(),
+        "Configuration": function_configuration(config),
         "Code": {"RepositoryType": "S3", "Location": ctx.base_url + service.code_url_path(config)},
     }
     if config.tags:
@@ -88,13 +88,13 @@ async def get_function(service: FunctionsService, params: Params, ctx: RequestCo
 async def get_function_configuration(
     service: FunctionsService, params: Params, ctx: RequestContext
 ) -> Params:
-    return service.get(params["FunctionName"], params.get("Qualifier")).to_wire()
+    return function_configuration(service.get(params["FunctionName"], params.get("Qualifier")))
 
 
 async def list_functions(service: FunctionsService, params: Params, ctx: RequestContext) -> Params:
     max_items = params.get("MaxItems") or 50
     page, next_marker = service.list(params.get("Marker"), min(max_items, 10000))
-    result: Params = {"Functions": [config.to_wire() for config in page]}
+    result: Params = {"Functions": [function_configuration(config) for config in page]}
     if next_marker:
         result["NextMarker"] = next_marker
     return result
@@ -109,7 +109,7 @@ async def update_function_code(
         publish=bool(params.get("Publish")),
         revision_id=params.get("RevisionId"),
     )
-    return config.to_wire()
+    return function_configuration(config)
 
 
 async def update_function_configuration(
@@ -118,7 +118,7 @@ async def update_function_configuration(
     config = await service.update_configuration(
         params["FunctionName"], changes_from(params), params.get("RevisionId")
     )
-    return config.to_wire()
+    return function_configuration(config)
 
 
 async def delete_function(service: FunctionsService, params: Params, ctx: RequestContext) -> Params:
@@ -127,10 +127,10 @@ async def delete_function(service: FunctionsService, params: Params, ctx: Reques
 
 
 async def invoke(service: FunctionsService, params: Params, ctx: RequestContext) -> Params:
-    payload = params.get("Payload") or b""
+    payload: bytes = params.get("Payload") or b""  # a blob payload: raw bytes
     request = InvokeRequest(
         function=params["FunctionName"],
-        payload=payload if isinstance(payload, bytes) else payload.encode(),
+        payload=payload,
         qualifier=params.get("Qualifier"),
         invocation_type=InvocationType(params.get("InvocationType") or "RequestResponse"),
         tail_logs=params.get("LogType") == "Tail",
