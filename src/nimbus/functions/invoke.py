@@ -91,6 +91,7 @@ class Invoker:
         self._region = region
         self._account = account
         self._background: set[asyncio.Task[None]] = set()
+        self._specs: dict[tuple[str, str], EnvironmentSpec] = {}
         self.observers: list[Observer] = []
 
     async def invoke(self, request: InvokeRequest) -> InvokeResult:
@@ -184,6 +185,14 @@ class Invoker:
         )
 
     def _spec(self, config: FunctionConfig) -> EnvironmentSpec:
+        """Built once per function version and revision; every update changes the revision."""
+        key = (config.name, config.version)
+        cached = self._specs.get(key)
+        if cached is None or cached.revision != config.revision_id:
+            cached = self._specs[key] = self._build_spec(config)
+        return cached
+
+    def _build_spec(self, config: FunctionConfig) -> EnvironmentSpec:
         environ = dict(self._base_environment(config))
         environ.update(config.environment)
         return EnvironmentSpec(

@@ -24,6 +24,7 @@ from nimbus.sandbox.zygote import Zygote
 MAX_LOG_BYTES = 1 << 20
 logger = logging.getLogger(__name__)
 EXIT_STATUS_WAIT = 2.0
+INIT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ class Environment:
         assert self._channel is not None
         started = time.perf_counter()
         try:
-            header, body = await asyncio.wait_for(self._channel.receive(), timeout=10.0)
+            async with asyncio.timeout(INIT_TIMEOUT_S):
+                header, body = await self._channel.receive()
         except (TimeoutError, EOFError):
             self._init_failure = json.dumps(
                 {"errorMessage": "Runtime failed to initialise", "errorType": "Runtime.Unknown"}
@@ -122,7 +124,9 @@ class Environment:
         started = time.perf_counter()
         self._channel.send(header, invocation.payload)
         try:
-            reply, body = await asyncio.wait_for(self._channel.receive(), self.spec.timeout_s)
+            # asyncio.timeout, unlike wait_for, creates no task on this hot path
+            async with asyncio.timeout(self.spec.timeout_s):
+                reply, body = await self._channel.receive()
         except TimeoutError:
             self.kill()
             return self._outcome(OutcomeKind.TIMEOUT, b"", started)
@@ -193,6 +197,8 @@ class Environment:
         if self._log_fd < 0:
             return b""
         size = os.fstat(self._log_fd).st_size
+        if size == 0:
+            return b""
         start = max(0, size - MAX_LOG_BYTES)
         data = os.pread(self._log_fd, size - start, start)
         os.ftruncate(self._log_fd, 0)
@@ -222,7 +228,18 @@ class Environment:
         with contextlib.suppress(FileNotFoundError):
             self._log_path.unlink()
         if self._cgroup is not None:
-            self._cgroup.remove()
+            _remove_later(self._cgroup)
             self._cgroup = None
         if self.pid:
             self._zygote.forget(self.pid)
+
+
+def _remove_later(cgroup: EnvCgroup) -> None:
+    """Remove a cgroup without blocking the event loop: rmdir retries while the killed
+    processes are still exiting."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        cgroup.remove()
+        return
+    loop.run_in_executor(None, cgroup.remove)
