@@ -10,8 +10,11 @@ message. The gateway maps them to the wire in exactly one place
      │    ├── ValidationError             400 ValidationException
      │    ├── InvalidParameterValue       400 InvalidParameterValueException
      │    ├── InvalidRequestContent       400 InvalidRequestContentException
+     │    ├── InvalidParameter            400 InvalidParameterException (Logs)
+     │    ├── SerializationError          400 SerializationException (awsJson bodies)
      │    ├── ResourceNotFound            404 ResourceNotFoundException
      │    ├── ResourceConflict            409 ResourceConflictException
+     │    ├── ResourceAlreadyExists       400 ResourceAlreadyExistsException (Logs)
      │    ├── PreconditionFailed          412 PreconditionFailedException
      │    ├── RequestTooLarge             413 RequestTooLargeException
      │    ├── RequestEntityTooLarge       413 RequestEntityTooLargeException
@@ -63,6 +66,16 @@ class InvalidRequestContent(ClientError):
     code = "InvalidRequestContentException"
 
 
+class InvalidParameter(ClientError):
+    code = "InvalidParameterException"
+
+
+class SerializationError(ClientError):
+    """An awsJson request body that is not the JSON its operation's shape describes."""
+
+    code = "SerializationException"
+
+
 class ResourceNotFound(ClientError):
     code = "ResourceNotFoundException"
     status = 404
@@ -71,6 +84,10 @@ class ResourceNotFound(ClientError):
 class ResourceConflict(ClientError):
     code = "ResourceConflictException"
     status = 409
+
+
+class ResourceAlreadyExists(ClientError):
+    code = "ResourceAlreadyExistsException"
 
 
 class PreconditionFailed(ClientError):

@@ -10,13 +10,21 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 MB = 1024 * 1024
 DEFAULT_CREDENTIAL = "test"
+# On-demand Linux prices in us-east-1 (t3.medium, t3.large, t3.xlarge, m5.2xlarge).
+DEFAULT_INSTANCE_PRICES = {
+    "2vCPU-4GB": Decimal("0.0416"),
+    "2vCPU-8GB": Decimal("0.0832"),
+    "4vCPU-16GB": Decimal("0.1664"),
+    "8vCPU-32GB": Decimal("0.384"),
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,21 @@ class Settings:
     sandbox_gid: int = 65534
     mb_per_vcpu: int = 1769
     python_interpreters: Mapping[str, str] = field(default_factory=dict)
+
+    # Logs, metrics and metering. `telemetry=False` exists to measure their overhead.
+    telemetry: bool = True
+    log_retention_days: int = 30
+    metrics_retention_minutes: int = 1440
+
+    # The bill: Lambda's list prices (us-east-1) and the monthly free tier
+    price_per_million_requests: Decimal = Decimal("0.20")
+    price_per_gb_second_x86: Decimal = Decimal("0.0000166667")
+    price_per_gb_second_arm64: Decimal = Decimal("0.0000133334")
+    free_tier_requests: int = 1_000_000
+    free_tier_gb_seconds: Decimal = Decimal(400_000)
+    instance_hourly_prices: Mapping[str, Decimal] = field(
+        default_factory=lambda: dict(DEFAULT_INSTANCE_PRICES)
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -107,11 +130,45 @@ class Settings:
 
 
 def _convert(kind: Any, raw: str) -> Any:
-    kind = str(kind)
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
-        return float(raw)
-    if kind == "Path":
-        return Path(raw)
-    return raw
+    converter = _CONVERTERS.get(str(kind))
+    return raw if converter is None else converter(raw)
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def _decimal(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise ValueError(raw) from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(raw)
+    return value
+
+
+def _decimal_map(raw: str) -> dict[str, Decimal]:
+    """`NAME=PRICE,NAME=PRICE`, e.g. NIMBUS_INSTANCE_HOURLY_PRICES=2vCPU-4GB=0.0416."""
+    prices: dict[str, Decimal] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, price = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(raw)
+        prices[name.strip()] = _decimal(price)
+    return prices
+
+
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "int": int,
+    "float": float,
+    "bool": _boolean,
+    "Decimal": _decimal,
+    "Mapping[str, Decimal]": _decimal_map,
+    "Path": Path,
+}

@@ -2,17 +2,18 @@
 
 Services raise `nimbus.errors` subclasses and know nothing of HTTP; each
 protocol adapter hands the error and the request id to the function for its
-wire format here. REST-JSON (Lambda) is the format so far. The awsJson
-(``__type`` in the body), REST-XML and query formats belong here too when
-their protocols arrive, so the code/status/message of an error is read in
-one module only.
+wire format here: REST-JSON (Lambda) and awsJson (Logs, SQS). REST-XML and
+query formats belong here too when their protocols arrive, so the
+code/status/message of an error is read in one module only.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from nimbus.errors import NimbusError
+from nimbus.gateway.protocols.aws_json import ModeledError
 from nimbus.gateway.protocols.rest_json import JSON_CONTENT_TYPE, HttpResponse
 
 
@@ -41,3 +42,28 @@ def error_response(error: NimbusError, request_id: str) -> HttpResponse:
     ]
     body = json.dumps(error_body(error), separators=(",", ":")).encode("utf-8")
     return HttpResponse(error.status, headers, body)
+
+
+def aws_json_error_response(
+    error: NimbusError,
+    request_id: str,
+    content_type: str,
+    modeled: Mapping[str, ModeledError],
+    query_compatible: bool = False,
+) -> HttpResponse:
+    """An awsJson error: the code in the body's ``__type``.
+
+    An error the service models gets the model's status (awsJson services answer most
+    client errors with 400, whatever the class's REST status); others keep their own.
+    For awsQueryCompatible services (SQS) the query-era code travels in
+    ``x-amzn-query-error``, which boto3 reports as the error code.
+    """
+    shape = modeled.get(error.code)
+    status = shape.status if shape is not None else error.status
+    headers = [("x-amzn-RequestId", request_id), ("Content-Type", content_type)]
+    if query_compatible:
+        fault = "Sender" if error.sender_fault else "Receiver"
+        query_code = shape.query_code if shape is not None and shape.query_code else error.code
+        headers.append(("x-amzn-query-error", f"{query_code};{fault}"))
+    body = {"__type": error.code, "message": error.message, **error.extra_fields()}
+    return HttpResponse(status, headers, json.dumps(body, separators=(",", ":")).encode("utf-8"))

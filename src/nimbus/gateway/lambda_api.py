@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
-
-from nimbus.errors import InvalidParameterValue, NotImplementedOperation
+from nimbus.errors import InvalidParameterValue
 from nimbus.functions.invoke import InvokeRequest
 from nimbus.functions.model import InvocationType
 from nimbus.functions.registry import ConfigChanges
 from nimbus.functions.service import FunctionsService
+from nimbus.gateway.adapters import Handler, Params, RequestContext
 from nimbus.gateway.lambda_shapes import function_configuration
-
-Params = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    request_id: str
-    base_url: str
-
-
-Handler = Callable[[FunctionsService, Params, RequestContext], Awaitable[Params]]
 
 
 def changes_from(params: Params) -> ConfigChanges:
@@ -190,7 +176,7 @@ async def get_account_settings(
     }
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Handler[FunctionsService]] = {
     "CreateFunction": create_function,
     "GetFunction": get_function,
     "GetFunctionConfiguration": get_function_configuration,
@@ -204,12 +190,3 @@ HANDLERS: dict[str, Handler] = {
     "DeleteFunctionConcurrency": delete_function_concurrency,
     "GetAccountSettings": get_account_settings,
 }
-
-
-def handler_for(operation: str) -> Handler:
-    handler = HANDLERS.get(operation)
-    if handler is None:
-        raise NotImplementedOperation(
-            f"nimbus does not implement the Lambda operation {operation} yet."
-        )
-    return handler
