@@ -1,0 +1,1 @@
+"""Telemetry: log groups and streams, metrics, filter patterns."""
