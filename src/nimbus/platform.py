@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,12 +20,20 @@ from nimbus.functions.package import PackageLimits
 from nimbus.functions.registry import FunctionRegistry
 from nimbus.functions.runtimes import RuntimeCatalog
 from nimbus.functions.service import FunctionsService
+from nimbus.metering.bill import Bill, InstanceComparison, Month, compare_instance, compute_bill
+from nimbus.metering.ledger import UsageLedger
+from nimbus.metering.prices import PriceList
 from nimbus.sandbox import limits, runtime_lib
 from nimbus.sandbox.factory import EnvironmentFactory
 from nimbus.settings import Settings
 from nimbus.store.sqlite import SqliteStore
+from nimbus.telemetry.invocations import InvocationTelemetry
+from nimbus.telemetry.logs import LogsService
+from nimbus.telemetry.logstore import LogStore
+from nimbus.telemetry.metrics import MetricsRecorder
 
 logger = logging.getLogger(__name__)
+RETENTION_SWEEP_SECONDS = 600.0
 
 
 class Platform:
@@ -62,6 +73,16 @@ class Platform:
             (settings.zipped_code_limit, settings.unzipped_code_limit),
             self.runtimes.interpreter,
         )  # fmt: skip
+        self.metrics = MetricsRecorder(settings.metrics_retention_minutes)
+        self.log_store = LogStore(data / "logs.db")
+        self.logs = LogsService(
+            self.log_store, settings.region, settings.account_id, settings.log_retention_days
+        )
+        self.ledger = UsageLedger(data / "usage.db")
+        self.prices = PriceList.from_settings(settings)
+        if settings.telemetry:
+            self.invoker.observer = InvocationTelemetry(self.log_store, self.metrics, self.ledger)
+        self._sweeper: asyncio.Task[None] | None = None
 
     def _factory(self) -> EnvironmentFactory:
         lib = runtime_lib.build(runtime_lib.default_location())
@@ -116,9 +137,34 @@ class Platform:
         resumed = self.invoker.resume_pending()
         if resumed:
             logger.info("resumed %d accepted asynchronous invocations", resumed)
+        self._sweeper = asyncio.create_task(self._sweep_logs())
+
+    async def _sweep_logs(self) -> None:
+        """Delete log events past their group's retention, now and then."""
+        while True:
+            now_ms = time.time_ns() // 1_000_000
+            deleted = await asyncio.to_thread(self.logs.expire, now_ms)
+            if deleted:
+                logger.info("deleted %d log events past their retention", deleted)
+            await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+
+    def bill(self, month: str | None = None) -> Bill:
+        """The month's bill (this month when `month` is None) at the configured prices."""
+        period = Month.parse(month) if month else Month.current(time.time())
+        return compute_bill(period, self.ledger.monthly(period), self.prices)
+
+    def compare_instance(self, month: str | None, instance: str) -> InstanceComparison:
+        period = Month.parse(month) if month else Month.current(time.time())
+        return compare_instance(period, instance, self.prices)
 
     async def stop(self) -> None:
         grace = self.settings.shutdown_grace_seconds
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         await self.invoker.drain(grace)
         await self.executor.stop(grace)
+        self.ledger.close()
+        self.log_store.close()
         self.store.close()

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import threading
+import urllib.request
 from pathlib import Path
 
 from conftest import running_server, start, stop
@@ -65,3 +66,58 @@ def test_sigterm_lets_in_flight_invocations_finish(tmp_path: Path) -> None:
         assert server.process.wait(30) == 0
     finally:
         stop(server)
+
+
+def test_every_answered_invocation_is_billed_once_after_kill_9(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from nimbus.metering.ledger import UsageLedger
+
+    data = tmp_path / "data"
+    server = start(data)
+    answered: list[str] = []
+    try:
+        lam = server.client("lambda")
+        lam.create_function(
+            FunctionName="metered", Runtime="python3.11", Role=ROLE,
+            Handler="lambda_function.handler",
+            Code={"ZipFile": build_package({"lambda_function.py": "def handler(e, c):\n    return 1\n"})},
+        )  # fmt: skip
+        enough = threading.Event()
+
+        def load() -> None:
+            client = server.client("lambda")
+            while True:
+                try:
+                    reply = client.invoke(FunctionName="metered")
+                    reply["Payload"].read()
+                except (BotoCoreError, ClientError):
+                    return  # the server is gone
+                answered.append(reply["ResponseMetadata"]["RequestId"])
+                if len(answered) >= 150:
+                    enough.set()
+
+        callers = [threading.Thread(target=load) for _ in range(4)]
+        for caller in callers:
+            caller.start()
+        assert enough.wait(60), "the load never got going"
+        os.killpg(server.process.pid, signal.SIGKILL)  # mid-load, invocations in flight
+        server.process.wait()
+        for caller in callers:
+            caller.join(30)
+    finally:
+        stop(server)
+    ledger = UsageLedger(data / "usage.db")
+    try:
+        billed = Counter(record.request_id for record in ledger.records())
+    finally:
+        ledger.close()
+    assert not [rid for rid in answered if billed[rid] != 1], "answered but not billed once"
+    assert max(billed.values()) == 1
+    with running_server(data) as restarted:
+        reply = urllib.request.urlopen(restarted.endpoint + "/_nimbus/bill", timeout=10)
+        bill = json.load(reply)
+    lines = [line for line in bill["functions"] if line["function"] == "metered"]
+    assert sum(line["requests"] for line in lines) == sum(billed.values())

@@ -297,13 +297,15 @@ def test_logs_are_captured_with_report(tmp_path: Path) -> None:
 
     async def scenario(platform: Platform) -> None:
         deploy(platform, "chatty", source)
-        records = []
-        platform.invoker.observers.append(records.append)
-        await call(platform, "chatty")
-        text = records[-1].log_text
-        assert text.startswith(f"START RequestId: {records[-1].request_id} Version: $LATEST\n")
+        reply = await call(platform, "chatty")
+        request_id = reply.request_id
+        page = platform.logs.filter_log_events(
+            "/aws/lambda/chatty", None, None, None, None, None, None, None
+        )
+        text = "".join(event.message for event in page.events)
+        assert text.startswith(f"START RequestId: {request_id} Version: $LATEST\n")
         assert "to stdout\n" in text and "to stderr\n" in text
-        assert "[WARNING]\t" in text and f"\t{records[-1].request_id}\tvia logging" in text
+        assert "[WARNING]\t" in text and f"\t{request_id}\tvia logging" in text
         assert "\nEND RequestId: " in text
         report = text.splitlines()[-1]
         assert report.startswith("REPORT RequestId: ")

@@ -99,7 +99,7 @@ class Connection:
             with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_SECONDS) as reply:
                 body = reply.read()
         except urllib.error.HTTPError as exc:
-            raise CliError(f"{url} answered HTTP {exc.code}") from None
+            raise CliError(_http_error(url, exc)) from None
         except (urllib.error.URLError, OSError):
             raise self.unreachable() from None
         try:
@@ -131,6 +131,15 @@ def describe_error(exc: Exception) -> CliError:
     if isinstance(exc, ParamValidationError):
         return CliError(one_line(exc.kwargs.get("report", str(exc))))
     return CliError(one_line(str(exc)))
+
+
+def _http_error(url: str, exc: urllib.error.HTTPError) -> str:
+    """`Code: message` from a platform endpoint's JSON error body, else the status."""
+    try:
+        error = json.loads(exc.read())["error"]
+        return one_line(f"{error['code']}: {error['message']}")
+    except (ValueError, KeyError, TypeError, OSError):
+        return f"{url} answered HTTP {exc.code}"
 
 
 def one_line(text: str) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import click
 
+from nimbus.cli.bill import bill
 from nimbus.cli.client import DEFAULT_ENDPOINT, Connection, Credentials
 from nimbus.cli.deploy import deploy
 from nimbus.cli.doctor import doctor
 from nimbus.cli.functions import functions
 from nimbus.cli.invoke import invoke
+from nimbus.cli.logs import logs
+from nimbus.cli.top import top
 from nimbus.settings import Settings
 
 
@@ -47,7 +50,7 @@ def server(host: str, port: int, data_dir: str) -> None:
     serve(settings)
 
 
-for _command in (deploy, invoke, functions, doctor):
+for _command in (deploy, invoke, functions, logs, top, bill, doctor):
     cli.add_command(_command)
 
 

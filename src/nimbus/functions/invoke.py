@@ -6,12 +6,14 @@ import asyncio
 import base64
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from nimbus.arn import resolve_function_ref
-from nimbus.errors import InvalidRequestContent, NimbusError, RequestTooLarge
+from nimbus.errors import InvalidRequestContent, NimbusError, RequestTooLarge, TooManyRequests
 from nimbus.executor.base import Execution, Executor
 from nimbus.functions import report
 from nimbus.functions.concurrency import ConcurrencyLimiter
@@ -49,15 +51,28 @@ class InvokeResult:
 
 @dataclass(frozen=True)
 class InvocationRecord:
-    """What observers (logs, metrics, metering) learn about every finished invocation."""
+    """What the observer (logs, metrics, metering) learns about every finished invocation."""
 
     config: FunctionConfig
     request_id: str
     execution: Execution
     log_text: str
+    started_ms: int  # epoch milliseconds
+    finished_ms: int
 
 
-Observer = Callable[[InvocationRecord], None]
+class InvocationObserver(Protocol):
+    """Told about every invocation the platform accepts to run (not DryRun).
+
+    `finished` is awaited before the invocation is reported to anyone, so an observer can
+    make its record durable first (metering does).
+    """
+
+    def started(self, config: FunctionConfig, concurrent: int) -> None: ...
+
+    def throttled(self, config: FunctionConfig) -> None: ...
+
+    async def finished(self, record: InvocationRecord) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -92,7 +107,7 @@ class Invoker:
         self._account = account
         self._background: set[asyncio.Task[None]] = set()
         self._specs: dict[tuple[str, str], EnvironmentSpec] = {}
-        self.observers: list[Observer] = []
+        self.observer: InvocationObserver | None = None
 
     async def invoke(self, request: InvokeRequest) -> InvokeResult:
         ref = resolve_function_ref(request.function, self._region, self._account)
@@ -129,7 +144,16 @@ class Invoker:
     ) -> InvocationRecord:
         entry = self._registry.entry(config.name)
         reserved = entry.reserved_concurrency
-        self._limiter.acquire(config.name, reserved, self._registry.reserved_concurrency())
+        observer = self.observer
+        try:
+            self._limiter.acquire(config.name, reserved, self._registry.reserved_concurrency())
+        except TooManyRequests:
+            if observer is not None:
+                observer.throttled(config)
+            raise
+        started_ms = time.time_ns() // 1_000_000
+        if observer is not None:
+            observer.started(config, self._limiter.running(config.name))
         try:
             invocation = Invocation(
                 request_id=request_id,
@@ -140,20 +164,21 @@ class Invoker:
             execution = await self._executor.invoke(self._spec(config), invocation)
         finally:
             self._limiter.release(config.name, reserved)
-        return self._finish(config, request_id, execution)
+        record = self._finish(config, request_id, execution, started_ms)
+        if observer is not None:
+            await observer.finished(record)
+        return record
 
     def _finish(
-        self, config: FunctionConfig, request_id: str, execution: Execution
+        self, config: FunctionConfig, request_id: str, execution: Execution, started_ms: int
     ) -> InvocationRecord:
         outcome = execution.outcome
         if outcome.kind is OutcomeKind.OK and len(outcome.payload) > self._limits.response:
             outcome = _too_large(outcome, self._limits.response)
             execution = Execution(outcome, execution.cold, execution.log_stream)
         log_text = self._log_text(config, request_id, outcome)
-        record = InvocationRecord(config, request_id, execution, log_text)
-        for observer in self.observers:
-            observer(record)
-        return record
+        finished_ms = time.time_ns() // 1_000_000
+        return InvocationRecord(config, request_id, execution, log_text, started_ms, finished_ms)
 
     def _log_text(self, config: FunctionConfig, request_id: str, outcome: Outcome) -> str:
         body = outcome.logs.decode("utf-8", errors="replace")

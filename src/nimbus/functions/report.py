@@ -7,6 +7,7 @@ import math
 import time
 
 from nimbus.functions.model import FunctionConfig
+from nimbus.metering.usage import billed_milliseconds
 from nimbus.sandbox.outcome import Outcome, OutcomeKind
 
 
@@ -25,17 +26,13 @@ def report_line(request_id: str, config: FunctionConfig, outcome: Outcome) -> st
     fields = [
         f"REPORT RequestId: {request_id}",
         f"Duration: {outcome.duration_ms:.2f} ms",
-        f"Billed Duration: {billed_ms(outcome.duration_ms)} ms",
+        f"Billed Duration: {billed_milliseconds(outcome.duration_ms, outcome.init_ms)} ms",
         f"Memory Size: {config.memory_size} MB",
         f"Max Memory Used: {min(used_mb, config.memory_size)} MB",
     ]
     if outcome.init_ms is not None:
         fields.append(f"Init Duration: {outcome.init_ms:.2f} ms")
     return "\t".join(fields) + "\t\n"
-
-
-def billed_ms(duration_ms: float) -> int:
-    return max(1, math.ceil(duration_ms))
 
 
 def timeout_line(request_id: str, timeout_s: int) -> str:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
+import botocore.session
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from nimbus.errors import NimbusError, RequestEntityTooLarge
+from nimbus.gateway import lambda_api, logs_api
+from nimbus.gateway.adapters import AwsJsonAdapter, RestJsonAdapter, ServiceAdapter
 from nimbus.gateway.aws import AwsGateway, AwsRequest
 from nimbus.gateway.errors import error_response
+from nimbus.gateway.platform_api import platform_routes
+from nimbus.gateway.protocols.aws_json import AwsJsonProtocol
+from nimbus.gateway.protocols.rest_json import RestJsonProtocol
 from nimbus.platform import Platform
-from nimbus.sandbox.limits import enforcement_report
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -33,10 +36,25 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(chunks)
 
 
+def aws_services(platform: Platform) -> dict[str, ServiceAdapter]:
+    """Each AWS API nimbus serves, by the service name requests are signed for."""
+    session = botocore.session.get_session()
+    lambda_protocol = RestJsonProtocol(
+        session.get_service_model("lambda"), unchecked_enums=["Runtime"]
+    )
+    logs_protocol = AwsJsonProtocol(session.get_service_model("logs"))
+    return {
+        "lambda": RestJsonAdapter(
+            lambda_protocol, lambda_api.HANDLERS, platform.functions, "Lambda"
+        ),
+        "logs": AwsJsonAdapter(logs_protocol, logs_api.HANDLERS, platform.logs, "CloudWatch Logs"),
+    }
+
+
 def create_app(platform: Platform) -> Starlette:
     settings = platform.settings
     gateway = AwsGateway(
-        platform.functions, {settings.root_access_key_id: settings.root_secret_access_key}
+        aws_services(platform), {settings.root_access_key_id: settings.root_secret_access_key}
     )
 
     async def aws(request: Request) -> Response:
@@ -61,42 +79,8 @@ def create_app(platform: Platform) -> Starlette:
             response.headers.append(name, value)
         return response
 
-    async def health(request: Request) -> Response:
-        stats = platform.executor.stats()
-        return JSONResponse(
-            {"status": "ok", "functions": len(platform.registry), "warm": stats.warm,
-             "busy": stats.busy, "cold_starts": stats.cold_starts}
-        )  # fmt: skip
-
-    async def doctor(request: Request) -> Response:
-        report = enforcement_report(platform.capabilities)
-        body: dict[str, Any] = {
-            "runtimes": platform.runtimes.available(),
-            "enforcement": [
-                {"name": e.name, "enforced": e.enforced, "detail": e.mechanism_or_reason}
-                for e in report
-            ],
-        }
-        return JSONResponse(body)
-
-    async def code(request: Request) -> Response:
-        digest = request.path_params["digest"]
-        try:
-            data = platform.functions.code_download(
-                digest, request.query_params.get("Expires", ""),
-                request.query_params.get("Signature", ""),
-            )  # fmt: skip
-        except NimbusError as error:
-            return Response(json.dumps({"message": error.message}), 403)
-        return Response(data, media_type="application/zip")
-
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
-    routes = [
-        Route("/_nimbus/health", health),
-        Route("/_nimbus/doctor", doctor),
-        Route("/_nimbus/code/{digest}.zip", code),
-        Route("/{path:path}", aws, methods=methods),
-    ]
+    routes = [*platform_routes(platform), Route("/{path:path}", aws, methods=methods)]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
