@@ -36,6 +36,8 @@ class NimbusError(Exception):
     code: ClassVar[str] = "ServiceException"
     status: ClassVar[int] = 500
     sender_fault: ClassVar[bool] = False
+    # awsQueryCompatible services (SQS): the legacy code sent in x-amzn-query-error
+    query_code: ClassVar[str | None] = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
@@ -15,8 +16,10 @@ from rich.text import Text
 
 from nimbus.cli.client import Connection, pass_connection
 
-COLUMNS = ("function", "inv/s", "invocations", "errors", "throttles", "p50 ms", "p99 ms",
-           "max ms", "concurrency", "cold", "init ms", "GB-s")  # fmt: skip
+COLUMNS = ("function", "inv/s", "inv", "err", "thr", "p50", "p99", "max", "conc", "cold",
+           "init", "GB-s")  # fmt: skip
+LEGEND = ("inv: invocations · err: errors · thr: throttles · p50/p99/max: duration (ms) · "
+          "conc: max concurrent · cold: cold starts · init: avg init (ms)")  # fmt: skip
 
 
 def _ms(value: float | None) -> str:
@@ -30,9 +33,10 @@ def top_view(snapshot: Mapping[str, Any], minutes: int) -> Group:
         f"last {minutes} min · environments: {environments.get('warm', 0)} warm, "
         f"{environments.get('busy', 0)} busy · zygotes: {environments.get('zygotes', 0)}"
     )
-    table = Table(expand=False)
-    for index, column in enumerate(COLUMNS):
-        table.add_column(column, justify="left" if index == 0 else "right", no_wrap=index > 0)
+    table = Table(box=box.SIMPLE_HEAD, caption=LEGEND, pad_edge=False, collapse_padding=True)
+    table.add_column(COLUMNS[0], min_width=8, overflow="fold")
+    for column in COLUMNS[1:]:
+        table.add_column(column, justify="right", no_wrap=True)
     rows = sorted(snapshot.get("totals", []), key=lambda row: -row["invocations"])
     for row in rows:
         duration, init = row["duration_ms"], row["init_duration_ms"]

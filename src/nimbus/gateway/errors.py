@@ -63,7 +63,8 @@ def aws_json_error_response(
     headers = [("x-amzn-RequestId", request_id), ("Content-Type", content_type)]
     if query_compatible:
         fault = "Sender" if error.sender_fault else "Receiver"
-        query_code = shape.query_code if shape is not None and shape.query_code else error.code
+        modeled_code = shape.query_code if shape is not None else None
+        query_code = error.query_code or modeled_code or error.code
         headers.append(("x-amzn-query-error", f"{query_code};{fault}"))
     body = {"__type": error.code, "message": error.message, **error.extra_fields()}
     return HttpResponse(status, headers, json.dumps(body, separators=(",", ":")).encode("utf-8"))
