@@ -19,7 +19,10 @@ from typing import Any
 import benchlib as b
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("cold_start", "warm_invoke", "snapshot_isolation", "memory")
+BENCHMARKS = (
+    "cold_start", "warm_invoke", "snapshot_isolation", "memory", "telemetry_overhead",
+    "logs_filter",
+)  # fmt: skip
 TIMEOUT_S = 240
 
 METHOD = """\
@@ -48,6 +51,14 @@ same run, interleaved where the machine's noise could favour one of them:
   private dirty from /proc/PID/smaps_rollup) of each of 20 environments made warm by 20
   concurrent invokes of a function sleeping 0.5 s; baseline: a standalone interpreter
   that imported boto3 (what each environment would cost without a zygote).
+- **telemetry_overhead**: two servers, identical but for `NIMBUS_TELEMETRY=false` on the
+  baseline, each with the warm no-op at 1,769 MB; keep-alive latency and 16-connection
+  throughput in interleaved rounds. With telemetry on, each invocation appends its log
+  lines, updates the minute metrics and commits its usage record (fsync) before answering.
+- **logs_filter**: in-process `LogsService` over a store of 1,000,000 Lambda-like lines in
+  one group across 1,000 streams; first page of FilterLogEvents for several patterns
+  (median of runs); baselines: `grep -m 10000` and Python `in` over the same lines in a
+  flat file.
 """
 
 
