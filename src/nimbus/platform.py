@@ -23,6 +23,7 @@ from nimbus.functions.service import FunctionsService
 from nimbus.metering.bill import Bill, InstanceComparison, Month, compare_instance, compute_bill
 from nimbus.metering.ledger import UsageLedger
 from nimbus.metering.prices import PriceList
+from nimbus.queues.service import QueuesService
 from nimbus.sandbox import limits, runtime_lib
 from nimbus.sandbox.factory import EnvironmentFactory
 from nimbus.settings import Settings
@@ -80,6 +81,10 @@ class Platform:
         )
         self.ledger = UsageLedger(data / "usage.db")
         self.prices = PriceList.from_settings(settings)
+        self.queues = QueuesService(
+            data / "queues.db", settings.region, settings.account_id, settings.endpoint,
+            settings.max_message_size,
+        )  # fmt: skip
         if settings.telemetry:
             self.invoker.observer = InvocationTelemetry(self.log_store, self.metrics, self.ledger)
         self._sweeper: asyncio.Task[None] | None = None
@@ -130,6 +135,7 @@ class Platform:
         }
 
     async def start(self) -> None:
+        await self.queues.start()
         await self.executor.start()
         in_use = {config.runtime for config in self.registry.list()}
         for runtime in in_use & set(self.runtimes.available()):
@@ -165,6 +171,7 @@ class Platform:
                 await self._sweeper
         await self.invoker.drain(grace)
         await self.executor.stop(grace)
+        await self.queues.stop()
         self.ledger.close()
         self.log_store.close()
         self.store.close()

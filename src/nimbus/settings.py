@@ -49,6 +49,9 @@ class Settings:
     environment_limit: int = 4096
     log_tail_bytes: int = 4096
 
+    # Queues (SQS defaults)
+    max_message_size: int = 1_048_576
+
     # Execution environments
     keep_warm_seconds: float = 300.0
     shutdown_grace_seconds: float = 10.0

@@ -98,5 +98,6 @@ class AwsJsonAdapter(Generic[S]):
     def error(self, error: NimbusError, request_id: str) -> HttpResponse:
         protocol = self._protocol
         return aws_json_error_response(
-            error, request_id, protocol.content_type, protocol.errors, protocol.query_compatible
-        )
+            error, request_id, protocol.content_type, protocol.errors,
+            protocol.query_compatible, protocol.client_error_status,
+        )  # fmt: skip

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from nimbus.errors import NimbusError, RequestEntityTooLarge
-from nimbus.gateway import lambda_api, logs_api
+from nimbus.gateway import lambda_api, logs_api, sqs_api
 from nimbus.gateway.adapters import AwsJsonAdapter, RestJsonAdapter, ServiceAdapter
 from nimbus.gateway.aws import AwsGateway, AwsRequest
 from nimbus.gateway.errors import error_response
@@ -43,11 +43,19 @@ def aws_services(platform: Platform) -> dict[str, ServiceAdapter]:
         session.get_service_model("lambda"), unchecked_enums=["Runtime"]
     )
     logs_protocol = AwsJsonProtocol(session.get_service_model("logs"))
+    # The model reuses the queue-attribute enum for ReceiveMessage's message attribute
+    # names; the queue service reports unknown names with SQS's own errors.
+    sqs_protocol = AwsJsonProtocol(
+        session.get_service_model("sqs"),
+        unchecked_enums=["QueueAttributeName"],
+        client_error_status=None,
+    )
     return {
         "lambda": RestJsonAdapter(
             lambda_protocol, lambda_api.HANDLERS, platform.functions, "Lambda"
         ),
         "logs": AwsJsonAdapter(logs_protocol, logs_api.HANDLERS, platform.logs, "CloudWatch Logs"),
+        "sqs": AwsJsonAdapter(sqs_protocol, sqs_api.HANDLERS, platform.queues, "SQS"),
     }
 
 

@@ -50,16 +50,22 @@ def aws_json_error_response(
     content_type: str,
     modeled: Mapping[str, ModeledError],
     query_compatible: bool = False,
+    client_error_status: int | None = 400,
 ) -> HttpResponse:
     """An awsJson error: the code in the body's ``__type``.
 
-    An error the service models gets the model's status (awsJson services answer most
-    client errors with 400, whatever the class's REST status); others keep their own.
+    The status is the model's for that error shape when it names one; otherwise client
+    errors get the service's `client_error_status` (awsJson services answer 400 where
+    Lambda's REST API says 404), or keep their class's status when that is None.
     For awsQueryCompatible services (SQS) the query-era code travels in
     ``x-amzn-query-error``, which boto3 reports as the error code.
     """
     shape = modeled.get(error.code)
-    status = shape.status if shape is not None else error.status
+    status = error.status
+    if shape is not None and shape.status is not None:
+        status = shape.status
+    elif error.sender_fault and client_error_status is not None:
+        status = client_error_status
     headers = [("x-amzn-RequestId", request_id), ("Content-Type", content_type)]
     if query_compatible:
         fault = "Sender" if error.sender_fault else "Receiver"

@@ -28,7 +28,7 @@ from nimbus.gateway.protocols.wire_values import WireFormatError, decode_json, e
 class ModeledError:
     """What the service model says about one error shape."""
 
-    status: int
+    status: int | None  # None when the model does not say
     query_code: str | None = None  # awsQueryCompatible: the code boto3 reads from a header
     sender_fault: bool = True
 
@@ -36,8 +36,18 @@ class ModeledError:
 class AwsJsonProtocol:
     """Dispatch, parse, validate and serialize one awsJson service's messages."""
 
-    def __init__(self, service_model: Any, *, unchecked_enums: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        service_model: Any,
+        *,
+        unchecked_enums: Sequence[str] = (),
+        client_error_status: int | None = 400,
+    ) -> None:
+        """`client_error_status`: the status of every client error the model gives none
+        (most awsJson services answer 400); None keeps each error class's own status
+        (SQS, whose errors carry their query-era statuses)."""
         metadata = service_model.metadata
+        self.client_error_status = client_error_status
         self.service_model = service_model
         self.content_type = f"application/x-amz-json-{metadata.get('jsonVersion', '1.0')}"
         self.query_compatible = "awsQueryCompatible" in metadata
@@ -99,7 +109,7 @@ def modeled_errors(service_model: Any) -> dict[str, ModeledError]:
     for shape in service_model.error_shapes:
         error = shape.metadata.get("error", {})
         found[shape.name] = ModeledError(
-            status=int(error.get("httpStatusCode", 400)),
+            status=int(error["httpStatusCode"]) if "httpStatusCode" in error else None,
             query_code=error.get("code"),
             sender_fault=bool(error.get("senderFault", True)),
         )
