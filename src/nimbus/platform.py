@@ -11,10 +11,12 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from nimbus.errors import NimbusError
 from nimbus.executor.local import LocalExecutor
 from nimbus.functions.codestore import CodeStore
 from nimbus.functions.concurrency import ConcurrencyLimiter
 from nimbus.functions.invoke import InvokeLimits, Invoker
+from nimbus.functions.mappings import MappingRegistry
 from nimbus.functions.model import FunctionConfig
 from nimbus.functions.package import PackageLimits
 from nimbus.functions.registry import FunctionRegistry
@@ -26,6 +28,7 @@ from nimbus.metering.prices import PriceList
 from nimbus.queues.service import QueuesService
 from nimbus.sandbox import limits, runtime_lib
 from nimbus.sandbox.factory import EnvironmentFactory
+from nimbus.scaling.sqs_fleet import FleetManager
 from nimbus.settings import Settings
 from nimbus.store.sqlite import SqliteStore
 from nimbus.telemetry.invocations import InvocationTelemetry
@@ -68,12 +71,25 @@ class Platform:
             self.function_environment, self.runtimes.interpreter,
             settings.region, settings.account_id,
         )  # fmt: skip
+        self.queues = QueuesService(
+            data / "queues.db", settings.region, settings.account_id, settings.endpoint,
+            settings.max_message_size,
+        )  # fmt: skip
+        self.mappings = MappingRegistry(
+            self.store, self.registry, self._queue_exists, settings.region, settings.account_id
+        )
         self.functions = FunctionsService(
             self.registry, self.invoker, self.limiter, self.executor, self.code,
             settings.region, settings.account_id, self._url_secret(),
             (settings.zipped_code_limit, settings.unzipped_code_limit),
-            self.runtimes.interpreter,
+            self.runtimes.interpreter, self.mappings,
         )  # fmt: skip
+        self.fleets = FleetManager(
+            self.queues, self.functions.invoke, settings.region,
+            settings.mapping_maximum_concurrency, settings.scale_target_drain_seconds,
+            settings.scale_in_cooldown_seconds,
+        )  # fmt: skip
+        self.mappings.listeners.append(self.fleets.changed)
         self.metrics = MetricsRecorder(settings.metrics_retention_minutes)
         self.log_store = LogStore(data / "logs.db")
         self.logs = LogsService(
@@ -81,10 +97,6 @@ class Platform:
         )
         self.ledger = UsageLedger(data / "usage.db")
         self.prices = PriceList.from_settings(settings)
-        self.queues = QueuesService(
-            data / "queues.db", settings.region, settings.account_id, settings.endpoint,
-            settings.max_message_size,
-        )  # fmt: skip
         if settings.telemetry:
             self.invoker.observer = InvocationTelemetry(self.log_store, self.metrics, self.ledger)
         self._sweeper: asyncio.Task[None] | None = None
@@ -104,6 +116,13 @@ class Platform:
             cgroup_parent="nimbus-" + hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:10],
             mb_per_vcpu=self.settings.mb_per_vcpu,
         )
+
+    def _queue_exists(self, arn: str) -> bool:
+        try:
+            self.queues.url_for_arn(arn)
+        except NimbusError:
+            return False
+        return True
 
     def _url_secret(self) -> bytes:
         seed = f"{self.settings.root_secret_access_key}:{self.data_dir}".encode()
@@ -140,6 +159,7 @@ class Platform:
         in_use = {config.runtime for config in self.registry.list()}
         for runtime in in_use & set(self.runtimes.available()):
             self.functions.prewarm(runtime)
+        self.fleets.start(list(self.mappings.list()))
         resumed = self.invoker.resume_pending()
         if resumed:
             logger.info("resumed %d accepted asynchronous invocations", resumed)
@@ -169,6 +189,7 @@ class Platform:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        await self.fleets.stop()
         await self.invoker.drain(grace)
         await self.executor.stop(grace)
         await self.queues.stop()

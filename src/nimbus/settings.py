@@ -49,8 +49,11 @@ class Settings:
     environment_limit: int = 4096
     log_tail_bytes: int = 4096
 
-    # Queues (SQS defaults)
+    # Queues (SQS defaults) and the fleets of event source mappings
     max_message_size: int = 1_048_576
+    mapping_maximum_concurrency: int = 1000  # when ScalingConfig leaves it unset (AWS: 1000)
+    scale_target_drain_seconds: float = 2.0  # size a fleet to drain its backlog in this time
+    scale_in_cooldown_seconds: float = 10.0
 
     # Execution environments
     keep_warm_seconds: float = 300.0

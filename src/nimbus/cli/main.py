@@ -11,6 +11,7 @@ from nimbus.cli.doctor import doctor
 from nimbus.cli.functions import functions
 from nimbus.cli.invoke import invoke
 from nimbus.cli.logs import logs
+from nimbus.cli.queues import queues
 from nimbus.cli.top import top
 from nimbus.settings import Settings
 
@@ -50,7 +51,7 @@ def server(host: str, port: int, data_dir: str) -> None:
     serve(settings)
 
 
-for _command in (deploy, invoke, functions, logs, top, bill, doctor):
+for _command in (deploy, invoke, functions, logs, top, bill, queues, doctor):
     cli.add_command(_command)
 
 

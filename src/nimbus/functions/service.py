@@ -15,6 +15,7 @@ from nimbus.executor.base import Executor
 from nimbus.functions.codestore import CodeStore
 from nimbus.functions.concurrency import ConcurrencyLimiter
 from nimbus.functions.invoke import Invoker, InvokeRequest, InvokeResult
+from nimbus.functions.mappings import MappingRegistry
 from nimbus.functions.model import FunctionConfig
 from nimbus.functions.registry import ConfigChanges, FunctionRegistry
 
@@ -44,8 +45,10 @@ class FunctionsService:
         url_secret: bytes,
         package_limits: tuple[int, int],
         interpreter: Callable[[str], str],
+        mappings: MappingRegistry,
     ) -> None:
         self._interpreter = interpreter
+        self.mappings = mappings
         self.registry = registry
         self.invoker = invoker
         self._limiter = limiter

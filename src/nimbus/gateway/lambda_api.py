@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from nimbus.errors import InvalidParameterValue
 from nimbus.functions.invoke import InvokeRequest
+from nimbus.functions.mappings import MappingChanges
 from nimbus.functions.model import InvocationType
 from nimbus.functions.registry import ConfigChanges
 from nimbus.functions.service import FunctionsService
 from nimbus.gateway.adapters import Handler, Params, RequestContext
-from nimbus.gateway.lambda_shapes import function_configuration
+from nimbus.gateway.lambda_shapes import event_source_mapping, function_configuration
 
 
 def changes_from(params: Params) -> ConfigChanges:
@@ -176,6 +177,69 @@ async def get_account_settings(
     }
 
 
+def mapping_changes(params: Params) -> MappingChanges:
+    filters = params.get("FilterCriteria")
+    scaling = params.get("ScalingConfig")
+    return MappingChanges(
+        function=params.get("FunctionName"),
+        enabled=params.get("Enabled"),
+        batch_size=params.get("BatchSize"),
+        batching_window_s=params.get("MaximumBatchingWindowInSeconds"),
+        filters=(
+            [f.get("Pattern", "") for f in filters.get("Filters", [])]
+            if filters is not None else None
+        ),
+        response_types=params.get("FunctionResponseTypes"),
+        maximum_concurrency=scaling.get("MaximumConcurrency") if scaling else None,
+        clear_maximum_concurrency=scaling is not None and "MaximumConcurrency" not in scaling,
+    )  # fmt: skip
+
+
+async def create_event_source_mapping(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    if "FunctionName" not in params:
+        raise InvalidParameterValue("FunctionName is required.")
+    mapping = service.mappings.create(params["EventSourceArn"], mapping_changes(params))
+    return event_source_mapping(mapping)
+
+
+async def get_event_source_mapping(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    return event_source_mapping(service.mappings.get(params["UUID"]))
+
+
+async def list_event_source_mappings(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    found = list(service.mappings.list(params.get("FunctionName"), params.get("EventSourceArn")))
+    start = 0
+    if params.get("Marker"):
+        ids = [m.uuid for m in found]
+        start = ids.index(params["Marker"]) + 1 if params["Marker"] in ids else len(ids)
+    limit = params.get("MaxItems", 100)
+    page = found[start : start + limit]
+    following = found[start + limit : start + limit + 1]
+    output: Params = {"EventSourceMappings": [event_source_mapping(m) for m in page]}
+    if following:
+        output["NextMarker"] = page[-1].uuid
+    return output
+
+
+async def update_event_source_mapping(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    mapping = service.mappings.update(params["UUID"], mapping_changes(params))
+    return event_source_mapping(mapping)
+
+
+async def delete_event_source_mapping(
+    service: FunctionsService, params: Params, ctx: RequestContext
+) -> Params:
+    return event_source_mapping(service.mappings.delete(params["UUID"]))
+
+
 HANDLERS: dict[str, Handler[FunctionsService]] = {
     "CreateFunction": create_function,
     "GetFunction": get_function,
@@ -189,4 +253,9 @@ HANDLERS: dict[str, Handler[FunctionsService]] = {
     "GetFunctionConcurrency": get_function_concurrency,
     "DeleteFunctionConcurrency": delete_function_concurrency,
     "GetAccountSettings": get_account_settings,
+    "CreateEventSourceMapping": create_event_source_mapping,
+    "GetEventSourceMapping": get_event_source_mapping,
+    "ListEventSourceMappings": list_event_source_mappings,
+    "UpdateEventSourceMapping": update_event_source_mapping,
+    "DeleteEventSourceMapping": delete_event_source_mapping,
 }

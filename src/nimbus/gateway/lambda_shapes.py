@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from nimbus.functions.mappings import EventSourceMapping
 from nimbus.functions.model import LATEST, FunctionConfig
 
 
@@ -34,4 +36,27 @@ def function_configuration(config: FunctionConfig) -> dict[str, Any]:
     }
     if config.environment:
         wire["Environment"] = {"Variables": dict(config.environment)}
+    return wire
+
+
+def event_source_mapping(mapping: EventSourceMapping) -> dict[str, Any]:
+    """The EventSourceMappingConfiguration shape of the Lambda API."""
+    wire: dict[str, Any] = {
+        "UUID": mapping.uuid,
+        "EventSourceMappingArn": mapping.arn,
+        "EventSourceArn": mapping.event_source_arn,
+        "FunctionArn": mapping.function_arn,
+        "BatchSize": mapping.batch_size,
+        "MaximumBatchingWindowInSeconds": mapping.batching_window_s,
+        "LastModified": datetime.fromtimestamp(mapping.last_modified, UTC),
+        "State": mapping.state,
+        "StateTransitionReason": "USER_INITIATED",
+        "FunctionResponseTypes": (
+            ["ReportBatchItemFailures"] if mapping.report_item_failures else []
+        ),
+    }
+    if mapping.filters:
+        wire["FilterCriteria"] = {"Filters": [{"Pattern": text} for text in mapping.filters]}
+    if mapping.maximum_concurrency is not None:
+        wire["ScalingConfig"] = {"MaximumConcurrency": mapping.maximum_concurrency}
     return wire

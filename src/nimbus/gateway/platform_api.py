@@ -38,6 +38,60 @@ def executor_gauges(platform: Platform) -> list[Gauge]:
     ]  # fmt: skip
 
 
+def fleet_gauges(platform: Platform) -> list[Gauge]:
+    """The latest scaling decision of every event source mapping, for plotting."""
+    gauges: list[Gauge] = []
+    for status in platform.fleets.statuses():
+        labels = {"mapping": status.mapping.uuid, "function": status.mapping.function_name}
+        last = status.last
+        figures = {
+            "nimbus_mapping_consumers_running": ("Consumers polling and invoking.", status.running),
+            "nimbus_mapping_consumers_desired": ("What the scaler asked for.",
+                                                 last.desired if last else 0),
+            "nimbus_mapping_backlog_messages": ("Messages ready in the source queue.",
+                                                last.backlog if last else 0),
+            "nimbus_mapping_oldest_message_age_seconds": ("Age of the oldest message.",
+                                                          last.oldest_age_s if last else 0.0),
+        }  # fmt: skip
+        gauges += [Gauge(name, text, value, labels) for name, (text, value) in figures.items()]
+    return gauges
+
+
+def queues_snapshot(platform: Platform, history: int) -> dict[str, Any]:
+    """Every queue's depth and every mapping's fleet, with its recent scaling decisions."""
+    queues = []
+    urls, _ = platform.queues.list_queues(None, 1000, None)
+    for url in urls:
+        stats = platform.queues.stats(url)
+        queues.append({"url": url, "arn": platform.queues.queue_arn(url),
+                       "visible": stats.visible, "in_flight": stats.in_flight,
+                       "delayed": stats.delayed, "oldest_age_s": stats.oldest_age_s})  # fmt: skip
+    mappings = []
+    for status in platform.fleets.statuses():
+        mapping = status.mapping
+        decisions = status_decisions(platform, mapping.uuid)
+        decisions = decisions[max(0, len(decisions) - history) :]
+        mappings.append({
+            "uuid": mapping.uuid, "function": mapping.function_name,
+            "source": mapping.event_source_arn, "state": mapping.state,
+            "running": status.running, "processed": status.processed,
+            "failed": status.failed, "filtered": status.filtered,
+            "decisions": decisions,
+        })  # fmt: skip
+    return {"queues": queues, "mappings": mappings}
+
+
+def status_decisions(platform: Platform, mapping_id: str) -> list[dict[str, Any]]:
+    fleet = platform.fleets.fleet(mapping_id)
+    if fleet is None:
+        return []
+    return [
+        {"at": d.at, "desired": d.desired, "running": d.running, "backlog": d.backlog,
+         "in_flight": d.in_flight, "oldest_age_s": d.oldest_age_s}
+        for d in fleet.decisions
+    ]  # fmt: skip
+
+
 def window_minutes(text: str | None, retention: int) -> int:
     try:
         minutes = int(text or "60")
@@ -79,7 +133,8 @@ def platform_routes(platform: Platform) -> list[Route]:
         return Response(data, media_type="application/zip")
 
     async def metrics(request: Request) -> Response:
-        text = platform.metrics.prometheus(executor_gauges(platform))
+        gauges = executor_gauges(platform) + fleet_gauges(platform)
+        text = platform.metrics.prometheus(gauges)
         return PlainTextResponse(text, media_type=PROMETHEUS_CONTENT_TYPE)
 
     async def metrics_json(request: Request) -> Response:
@@ -105,7 +160,15 @@ def platform_routes(platform: Platform) -> list[Route]:
             return platform_error(error)
         return JSONResponse(body)
 
+    async def queues(request: Request) -> Response:
+        try:
+            history = int(request.query_params.get("history", "20"))
+        except ValueError:
+            history = 20
+        return JSONResponse(queues_snapshot(platform, max(0, history)))
+
     return [
+        Route("/_nimbus/queues", queues),
         Route("/_nimbus/health", health),
         Route("/_nimbus/doctor", doctor),
         Route("/_nimbus/metrics", metrics),
