@@ -21,7 +21,7 @@ import benchlib as b
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     "cold_start", "warm_invoke", "snapshot_isolation", "memory", "telemetry_overhead",
-    "logs_filter",
+    "logs_filter", "sqs_throughput", "esm_pipeline",
 )  # fmt: skip
 TIMEOUT_S = 240
 
@@ -59,6 +59,12 @@ same run, interleaved where the machine's noise could favour one of them:
   one group across 1,000 streams; first page of FilterLogEvents for several patterns
   (median of runs); baselines: `grep -m 10000` and Python `in` over the same lines in a
   flat file.
+- **sqs_throughput**: SendMessageBatch + ReceiveMessage(10) + DeleteMessageBatch via boto3
+  with 4 client threads against nimbus and `moto_server` in interleaved rounds.
+- **esm_pipeline**: a no-op function behind an SQS event source mapping: send-to-handler
+  latency (the handler logs `now - send time`) and messages/s for a queued backlog;
+  peers: Celery 5 and Dramatiq with Redis, 2 worker processes, a no-op task
+  (`bench/task_queue_peers.py`; needs `pip install -e '.[bench]'`).
 """
 
 
