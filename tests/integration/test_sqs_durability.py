@@ -44,6 +44,11 @@ class Acks:
                 self.enough.set()
 
 
+class TruncatedReply(Exception):
+    """The server died after the status line, before the body: botocore parses the empty
+    body as `{}`, so the reply carries no MessageId and acknowledged nothing."""
+
+
 def _entry(group: str, counter: int, fifo: bool) -> dict[str, str]:
     """One message; its body names its sender's group and the sender's counter."""
     entry = {"MessageBody": f"{group}:{counter}"}
@@ -58,9 +63,13 @@ def _send_round(client: Any, url: str, group: str, first: int, size: int) -> lis
     if size == 1:
         entry = _entry(group, first, fifo)
         reply = client.send_message(QueueUrl=url, **entry)
+        if "MessageId" not in reply:
+            raise TruncatedReply
         return [(reply["MessageId"], entry["MessageBody"])]
     entries = [{"Id": f"e{i}", **_entry(group, first + i, fifo)} for i in range(size)]
     reply = client.send_message_batch(QueueUrl=url, Entries=entries)
+    if "Successful" not in reply:
+        raise TruncatedReply
     assert not reply.get("Failed"), reply["Failed"]
     bodies = {e["Id"]: e["MessageBody"] for e in entries}
     return [(ok["MessageId"], bodies[ok["Id"]]) for ok in reply["Successful"]]
@@ -73,8 +82,8 @@ def _sender(server: NimbusServer, url: str, group: str, acks: Acks) -> None:
     for size in itertools.cycle((1, BATCH_SIZE)):
         try:
             acknowledged = _send_round(client, url, group, counter, size)
-        except (BotoCoreError, ClientError):
-            return
+        except (BotoCoreError, ClientError, TruncatedReply):
+            return  # the server is gone
         acks.record(url, acknowledged)
         counter += size
 
