@@ -1,34 +1,24 @@
 """The usage ledger: every usage record on disk before its invocation is answered.
 
-Group commit. `record` puts the record on a queue and awaits a future. One writer thread
-takes everything queued, inserts it in one transaction and commits (one WAL fsync, since
-the file runs with synchronous=FULL), then resolves the waiters with one
-`call_soon_threadsafe` per event loop. Under concurrency many invocations share one fsync;
-a lone caller pays one commit. If the commit fails every waiter of that batch gets the
-error, so a record is never lost silently.
+Writes go through `nimbus.store.groupcommit.GroupCommitter`: concurrent invocations share
+one transaction and one fsync; a lone caller pays one commit; a failed commit reaches its
+caller as a `ServiceError`, so a record is never lost silently.
 
 Exactly once. `request_id` is the primary key and rows are inserted with INSERT OR IGNORE,
 so recording an invocation twice (a retry, a replay after a crash) bills it once.
 
-Reads use their own connection; in WAL mode they see every committed transaction, hence
-every record whose `record` call has returned.
+Reads see every committed transaction, hence every record whose `record` call has returned.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import queue
-import sqlite3
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nimbus.errors import ServiceError
 from nimbus.metering.bill import Month
 from nimbus.metering.usage import FunctionUsage, UsageRecord
+from nimbus.store.groupcommit import GroupCommitter
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -65,33 +55,18 @@ PAGE_SIZE = 1000
 _END_OF_TIME_MS = 2**63 - 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    usage: UsageRecord
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[None]
-
-
 class UsageLedger:
     """Usage records in their own SQLite file (WAL, synchronous=FULL), group-committed."""
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer_db = _connect(path, busy_timeout_s)
-        self._writer_db.executescript(SCHEMA)
-        self._reader_db = _connect(path, busy_timeout_s)
-        self._read_lock = threading.Lock()
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._submit_lock = threading.Lock()
-        self._closed = False
-        self._commits = 0
-        self._thread = threading.Thread(target=self._write_loop, name="usage-ledger", daemon=True)
-        self._thread.start()
+        self._store = GroupCommitter(
+            path, SCHEMA, name="usage ledger", busy_timeout_s=busy_timeout_s
+        )
 
     @property
     def commits(self) -> int:
         """Transactions committed so far: one per batch, so fewer than records under load."""
-        return self._commits
+        return self._store.commits
 
     async def record(self, usage: UsageRecord) -> None:
         """Return once `usage` is durably committed; raise if that commit failed.
@@ -99,13 +74,7 @@ class UsageLedger:
         A caller cancelled while waiting does not withdraw the record: it is committed all
         the same, since the invocation it describes did run.
         """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        with self._submit_lock:
-            if self._closed:
-                raise ServiceError("The usage ledger is closed")
-            self._queue.put(_Pending(usage, loop, future))
-        await future
+        await self._store.commit([(INSERT, _row(usage))])
 
     def monthly(self, month: Month) -> list[FunctionUsage]:
         """Usage per (function, architecture) for `month`, summed by SQLite."""
@@ -136,67 +105,10 @@ class UsageLedger:
 
     def close(self) -> None:
         """Commit everything already queued, stop the writer and close the database."""
-        with self._submit_lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._queue.put(None)
-        self._thread.join()
-        self._writer_db.close()
-        with self._read_lock:
-            self._reader_db.close()
+        self._store.close()
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        with self._read_lock:
-            return self._reader_db.execute(sql, params).fetchall()
-
-    def _write_loop(self) -> None:
-        stop = False
-        while not stop:
-            batch, stop = self._take()
-            if batch:
-                self._commit(batch)
-
-    def _take(self) -> tuple[list[_Pending], bool]:
-        """Block for one record, then take all that are queued; True once closed."""
-        item = self._queue.get()
-        batch: list[_Pending] = []
-        while item is not None:
-            batch.append(item)
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return batch, False
-        return batch, True
-
-    def _commit(self, batch: list[_Pending]) -> None:
-        try:
-            self._insert(batch)
-        except Exception as exc:  # handed to every waiter of the batch, never swallowed
-            _settle(batch, exc)
-        else:
-            self._commits += 1
-            _settle(batch, None)
-
-    def _insert(self, batch: list[_Pending]) -> None:
-        db = self._writer_db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(INSERT, [_row(pending.usage) for pending in batch])
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-
-
-def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
-    db = sqlite3.connect(
-        path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-    )
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    return db
+        return self._store.read(sql, params)
 
 
 def _row(usage: UsageRecord) -> tuple[Any, ...]:
@@ -211,26 +123,3 @@ def _row(usage: UsageRecord) -> tuple[Any, ...]:
         usage.billed_ms,
         usage.timestamp_ms,
     )
-
-
-def _settle(batch: list[_Pending], error: Exception | None) -> None:
-    """Wake the waiters: one thread-safe callback per event loop, not one per record."""
-    futures: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for pending in batch:
-        futures.setdefault(pending.loop, []).append(pending.future)
-    for loop, waiting in futures.items():
-        # A closed loop has no one left waiting on it.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_resolve, waiting, error)
-
-
-def _resolve(futures: list[asyncio.Future[None]], error: Exception | None) -> None:
-    for future in futures:
-        if future.done():  # the caller was cancelled
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            failure = ServiceError(f"Usage could not be recorded durably: {error}")
-            failure.__cause__ = error
-            future.set_exception(failure)
