@@ -19,6 +19,7 @@ from nimbus.functions import report
 from nimbus.functions.concurrency import ConcurrencyLimiter
 from nimbus.functions.model import LATEST, FunctionConfig, InvocationType
 from nimbus.functions.registry import FunctionRegistry
+from nimbus.metering.usage import billed_milliseconds
 from nimbus.sandbox.environment import Invocation
 from nimbus.sandbox.outcome import Outcome, OutcomeKind
 from nimbus.sandbox.spec import EnvironmentSpec
@@ -59,6 +60,7 @@ class InvocationRecord:
     log_text: str
     started_ms: int  # epoch milliseconds
     finished_ms: int
+    billed_ms: int  # init + duration rounded up, as REPORT says and the bill charges
 
 
 class InvocationObserver(Protocol):
@@ -176,11 +178,16 @@ class Invoker:
         if outcome.kind is OutcomeKind.OK and len(outcome.payload) > self._limits.response:
             outcome = _too_large(outcome, self._limits.response)
             execution = Execution(outcome, execution.cold, execution.log_stream)
-        log_text = self._log_text(config, request_id, outcome)
+        billed_ms = billed_milliseconds(outcome.duration_ms, outcome.init_ms)
+        log_text = self._log_text(config, request_id, outcome, billed_ms)
         finished_ms = time.time_ns() // 1_000_000
-        return InvocationRecord(config, request_id, execution, log_text, started_ms, finished_ms)
+        return InvocationRecord(
+            config, request_id, execution, log_text, started_ms, finished_ms, billed_ms
+        )
 
-    def _log_text(self, config: FunctionConfig, request_id: str, outcome: Outcome) -> str:
+    def _log_text(
+        self, config: FunctionConfig, request_id: str, outcome: Outcome, billed_ms: int
+    ) -> str:
         body = outcome.logs.decode("utf-8", errors="replace")
         if outcome.kind is OutcomeKind.TIMEOUT:
             body += report.timeout_line(request_id, config.timeout)
@@ -188,7 +195,7 @@ class Invoker:
             report.start_line(request_id, config.version)
             + body
             + report.end_line(request_id)
-            + report.report_line(request_id, config, outcome)
+            + report.report_line(request_id, config, outcome, billed_ms)
         )
 
     def _result(self, record: InvocationRecord, tail: bool) -> InvokeResult:

@@ -7,7 +7,6 @@ import math
 import time
 
 from nimbus.functions.model import FunctionConfig
-from nimbus.metering.usage import billed_milliseconds
 from nimbus.sandbox.outcome import Outcome, OutcomeKind
 
 
@@ -19,14 +18,14 @@ def end_line(request_id: str) -> str:
     return f"END RequestId: {request_id}\n"
 
 
-def report_line(request_id: str, config: FunctionConfig, outcome: Outcome) -> str:
+def report_line(request_id: str, config: FunctionConfig, outcome: Outcome, billed_ms: int) -> str:
     used_mb = math.ceil((outcome.max_memory_bytes or 0) / (1024 * 1024))
     if outcome.kind is OutcomeKind.OUT_OF_MEMORY:
         used_mb = config.memory_size
     fields = [
         f"REPORT RequestId: {request_id}",
         f"Duration: {outcome.duration_ms:.2f} ms",
-        f"Billed Duration: {billed_milliseconds(outcome.duration_ms, outcome.init_ms)} ms",
+        f"Billed Duration: {billed_ms} ms",
         f"Memory Size: {config.memory_size} MB",
         f"Max Memory Used: {min(used_mb, config.memory_size)} MB",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nimbus.functions.invoke import InvocationRecord
 from nimbus.functions.model import FunctionConfig
 from nimbus.metering.ledger import UsageLedger
-from nimbus.metering.usage import UsageRecord, billed_milliseconds
+from nimbus.metering.usage import UsageRecord
 from nimbus.telemetry.logstore import LogStore
 from nimbus.telemetry.metrics import MetricsRecorder
 
@@ -33,7 +33,7 @@ def usage_of(record: InvocationRecord) -> UsageRecord:
         memory_mb=config.memory_size,
         duration_ms=outcome.duration_ms,
         init_ms=init_ms,
-        billed_ms=billed_milliseconds(outcome.duration_ms, init_ms),
+        billed_ms=record.billed_ms,
         timestamp_ms=record.finished_ms,
     )
 
