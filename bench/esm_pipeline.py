@@ -1,11 +1,12 @@
 """Queued work reaching functions: nimbus's SQS event source mapping against Celery and Dramatiq.
 
 nimbus: a no-op Python function (1,769 MB) behind an SQS event source mapping (BatchSize 10).
-- latency: one message at a time; its body is the send time and the handler logs
-  `time.time() - body` when it starts: how long a queued message takes to reach a warm
-  function. Median over the run.
-- throughput: N messages queued with the mapping disabled, then enabled; messages/s until
-  the fleet has processed all of them (from /_nimbus/queues).
+- latency: one message at a time; its body is the send time and the handler, when it
+  starts, sends `time.time() - body` to a reply queue the benchmark long-polls: how long a
+  queued message takes to reach a warm function. Median over the run.
+- throughput: N messages queued on a second queue before its mapping exists; messages/s
+  from CreateEventSourceMapping until the new fleet has processed all of them (its
+  counter in /_nimbus/queues, checked every 10 ms: no event crosses the process boundary).
 Peers, in the same run (bench/task_queue_peers.py): Celery 5 and Dramatiq with the Redis
 broker, 2 worker processes, a no-op task: enqueue->result round trip and tasks/s.
 Goals (issue 4): latency p50 <= Celery's round trip; throughput >= 2 x Celery's.
@@ -21,61 +22,58 @@ import urllib.request
 from typing import Any
 
 import benchlib as b
+import boto3
 
 HANDLER = (
-    "import time\n"
+    "import os, time, boto3\n"
+    "replies = boto3.client('sqs')\n"
     "def handler(event, context):\n"
     "    now = time.time()\n"
     "    for record in event['Records']:\n"
     "        if record['body'].startswith('t'):\n"
-    "            print('queued_for', now - float(record['body'][1:]))\n"
+    "            waited = now - float(record['body'][1:])\n"
+    "            replies.send_message(QueueUrl=os.environ['REPLY_URL'], MessageBody=str(waited))\n"
 )
 
 
-def processed(url: str) -> int:
+def processed(url: str, mapping: str) -> int:
     with urllib.request.urlopen(url + "/_nimbus/queues?history=0", timeout=10) as reply:
-        return int(json.load(reply)["mappings"][0]["processed"])
+        mappings = json.load(reply)["mappings"]
+    return sum(int(m["processed"]) for m in mappings if m["uuid"] == mapping)
+
+
+def queue_arn(sqs: Any, url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
 
 
 def nimbus_figures(n: int, latency_count: int) -> dict[str, float]:
     with b.NimbusServer() as server:
         lam = b.lambda_client(server.url)
-        b.create_function(lam, "noop", b.build_zip(HANDLER), memory=1769)
-        sqs: Any = __import__("boto3").client(
+        sqs: Any = boto3.client(
             "sqs", endpoint_url=server.url, region_name="us-east-1",
             aws_access_key_id="test", aws_secret_access_key="test",
         )  # fmt: skip
-        queue = sqs.create_queue(QueueName="work")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
-        mapping = lam.create_event_source_mapping(
-            EventSourceArn=arn["Attributes"]["QueueArn"], FunctionName="noop", BatchSize=10
-        )["UUID"]
+        work, replies, bulk = (sqs.create_queue(QueueName=q)["QueueUrl"]
+                               for q in ("work", "replies", "bulk"))  # fmt: skip
+        b.create_function(lam, "noop", b.build_zip(HANDLER), {"REPLY_URL": replies}, memory=1769)
+        lam.create_event_source_mapping(
+            EventSourceArn=queue_arn(sqs, work), FunctionName="noop", BatchSize=10
+        )
+        latencies = []
         for _ in range(latency_count):
-            done = processed(server.url)
-            sqs.send_message(QueueUrl=queue, MessageBody=f"t{time.time()}")
-            while processed(server.url) == done:
-                time.sleep(0.002)
-        events = __import__("boto3").client(
-            "logs", endpoint_url=server.url, region_name="us-east-1",
-            aws_access_key_id="test", aws_secret_access_key="test",
-        ).get_paginator("filter_log_events").paginate(logGroupName="/aws/lambda/noop",
-                                                        filterPattern="queued_for")  # fmt: skip
-        latencies = [float(e["message"].split()[1]) for p in events for e in p["events"]]
-        lam.update_event_source_mapping(UUID=mapping, Enabled=False)
-        time.sleep(0.5)
-        base = 0
+            sqs.send_message(QueueUrl=work, MessageBody=f"t{time.time()}")
+            reply = sqs.receive_message(QueueUrl=replies, WaitTimeSeconds=20)["Messages"][0]
+            sqs.delete_message(QueueUrl=replies, ReceiptHandle=reply["ReceiptHandle"])
+            latencies.append(float(reply["Body"]))
         for start in range(0, n, 10):
             entries = [{"Id": str(i), "MessageBody": "x"} for i in range(min(10, n - start))]
-            sqs.send_message_batch(QueueUrl=queue, Entries=entries)
-        lam.update_event_source_mapping(UUID=mapping, Enabled=True)
+            sqs.send_message_batch(QueueUrl=bulk, Entries=entries)
         started = time.perf_counter()
-        while True:  # the re-enabled mapping runs a new fleet whose counters start at 0
-            try:
-                total = processed(server.url)
-            except (IndexError, KeyError):
-                total = 0
-            if total - base >= n:
-                break
+        mapping = lam.create_event_source_mapping(
+            EventSourceArn=queue_arn(sqs, bulk), FunctionName="noop", BatchSize=10
+        )["UUID"]
+        while processed(server.url, mapping) < n:
             time.sleep(0.01)
         elapsed = time.perf_counter() - started
     return {"latency_p50_ms": statistics.median(latencies) * 1000, "throughput_per_s": n / elapsed}
