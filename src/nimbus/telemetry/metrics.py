@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any
 
 from nimbus.errors import ValidationError
 from nimbus.telemetry import prometheus
@@ -113,20 +113,6 @@ class FunctionTotals(Stats):
         }
 
 
-class _Figures(TypedDict):
-    """The fields every `Stats` subclass shares, as keyword arguments."""
-
-    function: str
-    invocations: int
-    errors: int
-    throttles: int
-    duration_ms: DurationStats
-    concurrent_executions_max: int
-    cold_starts: int
-    init_duration_ms: InitDurationStats
-    billed_gb_seconds: Decimal
-
-
 class _Period:
     """Mutable figures of one minute, or of a window merged from several."""
 
@@ -173,28 +159,30 @@ class _Period:
         self.init_max = max(self.init_max, other.init_max)
         self.gb_seconds = _EXACT.add(self.gb_seconds, other.gb_seconds)
 
-    def figures(self, function: str) -> _Figures:
+    def figures(self, function: str) -> dict[str, Any]:
+        """The `Stats` fields of this period, as keyword arguments for any `Stats` class."""
         durations = self.durations
         has_init = self.inits > 0
-        return {
-            "function": function,
-            "invocations": durations.count,
-            "errors": self.errors,
-            "throttles": self.throttles,
-            "duration_ms": DurationStats(
+        stats = Stats(
+            function=function,
+            invocations=durations.count,
+            errors=self.errors,
+            throttles=self.throttles,
+            duration_ms=DurationStats(
                 avg=durations.mean(),
                 p50=durations.quantile(0.5),
                 p99=durations.quantile(0.99),
                 max=durations.maximum if durations.count else None,
             ),
-            "concurrent_executions_max": self.concurrent_max,
-            "cold_starts": self.inits,
-            "init_duration_ms": InitDurationStats(
+            concurrent_executions_max=self.concurrent_max,
+            cold_starts=self.inits,
+            init_duration_ms=InitDurationStats(
                 avg=self.init_total / self.inits if has_init else None,
                 max=self.init_max if has_init else None,
             ),
-            "billed_gb_seconds": self.gb_seconds,
-        }
+            billed_gb_seconds=self.gb_seconds,
+        )
+        return vars(stats)
 
 
 class _Minute(_Period):
