@@ -176,12 +176,11 @@ class Platform:
 
     def bill(self, month: str | None = None) -> Bill:
         """The month's bill (this month when `month` is None) at the configured prices."""
-        period = Month.parse(month) if month else Month.current(time.time())
+        period = _month(month)
         return compute_bill(period, self.ledger.monthly(period), self.prices)
 
     def compare_instance(self, month: str | None, instance: str) -> InstanceComparison:
-        period = Month.parse(month) if month else Month.current(time.time())
-        return compare_instance(period, instance, self.prices)
+        return compare_instance(_month(month), instance, self.prices)
 
     async def stop(self) -> None:
         grace = self.settings.shutdown_grace_seconds
@@ -196,3 +195,8 @@ class Platform:
         self.ledger.close()
         self.log_store.close()
         self.store.close()
+
+
+def _month(text: str | None) -> Month:
+    """`YYYY-MM`, or the current month (UTC) when not given."""
+    return Month.parse(text) if text else Month.current(time.time())
