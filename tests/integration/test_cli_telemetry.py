@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from nimbus.cli.main import cli
 from nimbus.functions.package import build_package
+from nimbus.metering.bill import Month
 
 if TYPE_CHECKING:
     from conftest import NimbusServer
@@ -81,11 +82,16 @@ def test_bill_matches_the_report_lines(nimbus_server: NimbusServer, orders: list
 
 
 def test_bill_table_and_instance_comparison(nimbus_server: NimbusServer, orders: list[str]) -> None:
-    result = run(nimbus_server, "bill", "--month", "2026-11", "--compare-instance", "2vCPU-4GB")
+    # The month the invocations were billed in, read from the server's own bill, so the
+    # expectation follows whichever clock the server runs on.
+    month = Month.parse(json.loads(run(nimbus_server, "bill", "--json").output)["month"])
+    result = run(nimbus_server, "bill", "--month", str(month), "--compare-instance", "2vCPU-4GB")
     assert result.exit_code == 0, result.output
     assert "orders" in result.output and "free tier" in result.output
-    assert "An always-on 2vCPU-4GB server for 2026-11 (720 h x $0.0416/h) costs $29.95" in (
-        " ".join(result.output.split())
+    cost = (Decimal("0.0416") * month.hours).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert (
+        f"An always-on 2vCPU-4GB server for {month} ({month.hours} h x $0.0416/h) costs ${cost}"
+        in " ".join(result.output.split())
     )
 
 
