@@ -84,8 +84,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _spawn(data_dir: Path, port: int, env: Mapping[str, str], log_path: Path) -> NimbusServer:
-    command = [sys.executable, "-m", "nimbus", "server", "--host", "127.0.0.1"]
+def _spawn(
+    data_dir: Path, port: int, env: Mapping[str, str], log_path: Path, python: str
+) -> NimbusServer:
+    command = [python, "-m", "nimbus", "server", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--data-dir", str(data_dir)]
     child_env = {
         **os.environ,
@@ -123,12 +125,14 @@ def _wait_until_healthy(server: NimbusServer) -> bool:
     pytest.fail(f"nimbus did not become healthy in {START_TIMEOUT_SECONDS} s:\n{server.log()}")
 
 
-def start(data_dir: Path, env: Mapping[str, str] | None = None) -> NimbusServer:
-    """Start a server on a free port and wait for /_nimbus/health."""
+def start(
+    data_dir: Path, env: Mapping[str, str] | None = None, python: str = sys.executable
+) -> NimbusServer:
+    """Start a server (run by `python`) on a free port and wait for /_nimbus/health."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}.server.log"
     for _ in range(START_ATTEMPTS):
-        server = _spawn(data_dir, free_port(), env or {}, log_path)
+        server = _spawn(data_dir, free_port(), env or {}, log_path, python)
         if _wait_until_healthy(server):
             return server
         if "address already in use" not in server.log().lower():
@@ -148,8 +152,10 @@ def stop(server: NimbusServer) -> None:
 
 
 @contextmanager
-def running_server(data_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[NimbusServer]:
-    server = start(data_dir, env)
+def running_server(
+    data_dir: Path, env: Mapping[str, str] | None = None, python: str = sys.executable
+) -> Iterator[NimbusServer]:
+    server = start(data_dir, env, python)
     try:
         yield server
     finally:

@@ -16,6 +16,8 @@ from nimbus.sandbox.limits import CgroupManager, HostCapabilities, rlimits_for
 from nimbus.sandbox.spec import EnvironmentSpec
 from nimbus.sandbox.zygote import Zygote
 
+RUNTIME_DIR = Path(__file__).parent / "runtimes" / "python"
+
 
 class EnvironmentFactory:
     """Knows the host's capabilities and keeps one zygote per interpreter."""
@@ -103,6 +105,7 @@ class EnvironmentFactory:
             "mount_namespace": isolated,
             "code_dir": str(spec.code_dir),
             "hide_dirs": self._hidden if isolated else [],
+            "keep_dirs": self._covered_runtime_dirs() if isolated else [],
             "tmp_dir": "/tmp",
             "tmp_size_mb": spec.ephemeral_mb,
             "fallback_tmp": str(tmp),
@@ -115,14 +118,23 @@ class EnvironmentFactory:
         plan = self._reveals.get(interpreter)
         if plan is None:
             needed = visibility.interpreter_paths(interpreter)
-            for lib in self._lib_dirs:
-                needed += [Path(lib), *visibility.link_targets(Path(lib))]
-            needed.append(Path(__file__).parent / "runtimes" / "python")
+            needed += [Path(lib) for lib in self._lib_dirs]
+            needed.append(RUNTIME_DIR)
             # the data dir is covered later, but its parents must stay traversable
             needed += [Path(hidden) for hidden in self._hidden]
             plan = visibility.reveal_plan(needed) if self._uid is not None else []
             self._reveals[interpreter] = plan
         return plan
+
+    def _covered_runtime_dirs(self) -> list[str]:
+        """The runtime's own directories that the environment's /tmp or a hidden dir would
+        cover (an install under /tmp): bound back read-only at their paths."""
+        covering = ["/tmp", *self._hidden]
+        return [
+            path
+            for path in [*self._lib_dirs, str(RUNTIME_DIR)]
+            if any(visibility.is_within(path, cover) for cover in covering)
+        ]
 
     @staticmethod
     def _function(spec: EnvironmentSpec, env_id: str) -> dict[str, Any]:

@@ -43,6 +43,6 @@ def interpreter_paths(interpreter: str) -> list[Path]:
     return [Path(os.path.realpath(interpreter)).parent.parent]
 
 
-def link_targets(directory: Path) -> list[Path]:
-    """Where the symlinks of a directory (the runtime library) point."""
-    return [entry.resolve().parent for entry in directory.iterdir() if entry.is_symlink()]
+def is_within(path: str, directory: str) -> bool:
+    """Whether `path` is `directory` or below it, after resolving links in both."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(directory))

@@ -8,6 +8,7 @@ The host side that decides the plan is `nimbus.sandbox.limits`.
         "mount_namespace": True,                      # the steps below need it
         "code_dir": "/data/functions/f/code",         # stays at its path, read-only
         "hide_dirs": ["/data"],                       # covered by an empty tmpfs
+        "keep_dirs": ["/tmp/venv/nimbus-runtime-lib"],  # under a cover, bound back read-only
         "tmp_dir": "/tmp", "tmp_size_mb": 512,        # a fresh private tmpfs
         "fallback_tmp": "/data/tmp/env-1",            # TMPDIR without a mount namespace
         "rlimits": {"NOFILE": 1024},
@@ -105,9 +106,12 @@ def _mount_steps(plan, held):
     if code_dir:
         steps.append(("open code dir", _open_path, (code_dir, held)))
     reveals = list(plan.get("reveal", ()))
+    keep_dirs = list(plan.get("keep_dirs", ()))
     # every path is opened before the first mount: /tmp may hold them (a clone under mktemp)
     for index, reveal in enumerate(reveals):
         steps.append(("open " + reveal["cover"], _open_reveal, (index, reveal, held)))
+    if keep_dirs:
+        steps.append(("open runtime dirs", _open_reveal, ("keep", {"keep": keep_dirs}, held)))
     # /tmp first: a data dir below it (as in tests) is then re-created inside the new tmpfs
     if plan.get("tmp_dir"):
         options = "size={}m,mode=1777".format(int(plan.get("tmp_size_mb", 512)))
@@ -121,6 +125,8 @@ def _mount_steps(plan, held):
     if code_dir:
         steps.append(("bind code dir", _bind_code, (code_dir, held)))
         steps.append(("code dir read-only", _mount, (None, code_dir, None, LOCKED_DOWN)))
+    if keep_dirs:
+        steps.append(("bind back runtime dirs", _bind_back, ("keep", held)))
     for path in hide_dirs:
         steps.append(("seal " + path, _mount, (None, path, None, LOCKED_DOWN | MS_NOEXEC)))
     return steps
@@ -146,14 +152,32 @@ def _reveal(index, reveal, held):
     try:
         os.makedirs(reveal["cover"], exist_ok=True)
         _mount("tmpfs", reveal["cover"], "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    except OSError:
+        _close_all(keep)
+        raise
+    _bind_read_only(keep)
+    _mount(None, reveal["cover"], None, LOCKED_DOWN)
+
+
+def _bind_back(index, held):
+    """Directories the covers above emptied (an install under /tmp): bound back read-only."""
+    _bind_read_only(held.pop(("reveal", index)))
+
+
+def _bind_read_only(keep):
+    """Bind each held directory read-only at its own path; closes every fd."""
+    try:
         for path, fd in keep:
             os.makedirs(path, exist_ok=True)
             _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
             _mount(None, path, None, LOCKED_DOWN)
-        _mount(None, reveal["cover"], None, LOCKED_DOWN)
     finally:
-        for _, fd in keep:
-            os.close(fd)
+        _close_all(keep)
+
+
+def _close_all(keep):
+    for _, fd in keep:
+        os.close(fd)
 
 
 def _hide(path, flags):
