@@ -7,10 +7,10 @@ import contextlib
 import hashlib
 import logging
 import os
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from nimbus.clock import Clock, epoch_ms, system_clock
 from nimbus.errors import NimbusError
 from nimbus.executor.local import LocalExecutor
 from nimbus.functions.codestore import CodeStore
@@ -43,8 +43,9 @@ RETENTION_SWEEP_SECONDS = 600.0
 class Platform:
     """Everything a nimbus node runs, usable in-process (tests) or behind the gateway."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or system_clock(settings.clock_offset_seconds)
         data = settings.data_dir.resolve()
         data.mkdir(parents=True, exist_ok=True)
         os.chmod(data, 0o700)
@@ -60,7 +61,7 @@ class Platform:
         )
         self.registry = FunctionRegistry(
             self.store, self.code, self.runtimes, settings.region, settings.account_id,
-            settings.environment_limit,
+            settings.environment_limit, self.clock,
         )  # fmt: skip
         self.invoker = Invoker(
             self.registry, self.executor, self.limiter, self.store,
@@ -69,11 +70,11 @@ class Platform:
                 settings.sync_response_limit, settings.log_tail_bytes,
             ),
             self.function_environment, self.runtimes.interpreter,
-            settings.region, settings.account_id,
+            settings.region, settings.account_id, self.clock,
         )  # fmt: skip
         self.queues = QueuesService(
             data / "queues.db", settings.region, settings.account_id, settings.endpoint,
-            settings.max_message_size,
+            settings.max_message_size, self.clock,
         )  # fmt: skip
         self.mappings = MappingRegistry(
             self.store, self.registry, self._queue_exists, settings.region, settings.account_id
@@ -82,7 +83,7 @@ class Platform:
             self.registry, self.invoker, self.limiter, self.executor, self.code,
             settings.region, settings.account_id, self._url_secret(),
             (settings.zipped_code_limit, settings.unzipped_code_limit),
-            self.runtimes.interpreter, self.mappings,
+            self.runtimes.interpreter, self.mappings, self.clock,
         )  # fmt: skip
         self.fleets = FleetManager(
             self.queues, self.functions.invoke, settings.region,
@@ -90,8 +91,8 @@ class Platform:
             settings.scale_in_cooldown_seconds,
         )  # fmt: skip
         self.mappings.listeners.append(self.fleets.changed)
-        self.metrics = MetricsRecorder(settings.metrics_retention_minutes)
-        self.log_store = LogStore(data / "logs.db")
+        self.metrics = MetricsRecorder(settings.metrics_retention_minutes, self.clock)
+        self.log_store = LogStore(data / "logs.db", self.clock)
         self.logs = LogsService(
             self.log_store, settings.region, settings.account_id, settings.log_retention_days
         )
@@ -115,6 +116,7 @@ class Platform:
             sandbox_gid=self.settings.sandbox_gid if can_drop else None,
             cgroup_parent="nimbus-" + hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:10],
             mb_per_vcpu=self.settings.mb_per_vcpu,
+            clock=self.clock,
         )
 
     def _queue_exists(self, arn: str) -> bool:
@@ -168,19 +170,22 @@ class Platform:
     async def _sweep_logs(self) -> None:
         """Delete log events past their group's retention, now and then."""
         while True:
-            now_ms = time.time_ns() // 1_000_000
-            deleted = await asyncio.to_thread(self.logs.expire, now_ms)
+            deleted = await asyncio.to_thread(self.logs.expire, epoch_ms(self.clock))
             if deleted:
                 logger.info("deleted %d log events past their retention", deleted)
             await asyncio.sleep(RETENTION_SWEEP_SECONDS)
 
     def bill(self, month: str | None = None) -> Bill:
         """The month's bill (this month when `month` is None) at the configured prices."""
-        period = _month(month)
+        period = self._month(month)
         return compute_bill(period, self.ledger.monthly(period), self.prices)
 
     def compare_instance(self, month: str | None, instance: str) -> InstanceComparison:
-        return compare_instance(_month(month), instance, self.prices)
+        return compare_instance(self._month(month), instance, self.prices)
+
+    def _month(self, text: str | None) -> Month:
+        """`YYYY-MM`, or the platform clock's current month (UTC) when not given."""
+        return Month.parse(text) if text else Month.current(self.clock())
 
     async def stop(self) -> None:
         grace = self.settings.shutdown_grace_seconds
@@ -195,8 +200,3 @@ class Platform:
         self.ledger.close()
         self.log_store.close()
         self.store.close()
-
-
-def _month(text: str | None) -> Month:
-    """`YYYY-MM`, or the current month (UTC) when not given."""
-    return Month.parse(text) if text else Month.current(time.time())

@@ -68,6 +68,9 @@ class Settings:
     log_retention_days: int = 30
     metrics_retention_minutes: int = 1440
 
+    # The platform's wall clock, shifted (rehearse a month's end; tests at a boundary)
+    clock_offset_seconds: float = 0.0
+
     # The bill: Lambda's list prices (us-east-1) and the monthly free tier
     price_per_million_requests: Decimal = Decimal("0.20")
     price_per_gb_second_x86: Decimal = Decimal("0.0000166667")

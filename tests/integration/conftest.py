@@ -5,6 +5,10 @@ with `.endpoint`, `.data_dir`, `.process`, `.credentials` and `.client(service)`
 Tests that need a server of their own (other settings, a restart) use
 `running_server(data_dir, env=...)` directly. When a test that used a server fails,
 the server's log is added to its report.
+
+`NIMBUS_TEST_CLOCK_AT=2026-12-31T23:59:59Z pytest tests/integration` starts every server
+with its clock at that instant (running on from there), to rehearse the suite at a
+month's end; tests compute their expectations from the server's answers, not today's date.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import urllib.request
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,11 @@ class NimbusServer:
     data_dir: Path
     process: subprocess.Popen[bytes]
     log_path: Path
+    clock_offset: float = 0.0
+
+    def now(self) -> float:
+        """The server's clock (epoch seconds): what expectations about its times use."""
+        return time.time() + self.clock_offset
 
     @property
     def credentials(self) -> Mapping[str, str]:
@@ -89,11 +99,13 @@ def _spawn(
 ) -> NimbusServer:
     command = [python, "-m", "nimbus", "server", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--data-dir", str(data_dir)]
+    clock = _clock_at(os.environ.get("NIMBUS_TEST_CLOCK_AT"))
     child_env = {
         **os.environ,
         "NIMBUS_ROOT_ACCESS_KEY_ID": CREDENTIALS["access_key_id"],
         "NIMBUS_ROOT_SECRET_ACCESS_KEY": CREDENTIALS["secret_access_key"],
         "NIMBUS_REGION": CREDENTIALS["region"],
+        **clock,
         **env,
     }
     with log_path.open("ab") as log:
@@ -101,7 +113,15 @@ def _spawn(
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=child_env, start_new_session=True
         )
-    return NimbusServer(f"http://127.0.0.1:{port}", data_dir, process, log_path)
+    offset = float(child_env.get("NIMBUS_CLOCK_OFFSET_SECONDS", "0"))
+    return NimbusServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, offset)
+
+
+def _clock_at(instant: str | None) -> dict[str, str]:
+    if not instant:
+        return {}
+    at = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    return {"NIMBUS_CLOCK_OFFSET_SECONDS": repr(at.timestamp() - time.time())}
 
 
 def _is_healthy(server: NimbusServer) -> bool:

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
@@ -145,7 +144,7 @@ def test_put_log_events_and_retention(nimbus_server: NimbusServer) -> None:
         logs.create_log_group(logGroupName="app/orders")
     assert again.value.response["Error"]["Code"] == "ResourceAlreadyExistsException"
     logs.create_log_stream(logGroupName="app/orders", logStreamName="worker-1")
-    now = int(time.time() * 1000)
+    now = int(nimbus_server.now() * 1000)
     logs.put_log_events(
         logGroupName="app/orders", logStreamName="worker-1",
         logEvents=[{"timestamp": now, "message": "order 1 placed"},

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from nimbus.arn import resolve_function_ref
+from nimbus.clock import Clock, epoch_ms
 from nimbus.errors import InvalidRequestContent, NimbusError, RequestTooLarge, TooManyRequests
 from nimbus.executor.base import Execution, Executor
 from nimbus.functions import report
@@ -97,7 +98,9 @@ class Invoker:
         interpreter: Callable[[str], str],
         region: str,
         account: str,
+        clock: Clock = time.time,
     ) -> None:
+        self._clock = clock
         self._registry = registry
         self._executor = executor
         self._limiter = limiter
@@ -153,7 +156,7 @@ class Invoker:
             if observer is not None:
                 observer.throttled(config)
             raise
-        started_ms = time.time_ns() // 1_000_000
+        started_ms = epoch_ms(self._clock)
         if observer is not None:
             observer.started(config, self._limiter.running(config.name))
         try:
@@ -180,7 +183,7 @@ class Invoker:
             execution = Execution(outcome, execution.cold, execution.log_stream)
         billed_ms = billed_milliseconds(outcome.duration_ms, outcome.init_ms)
         log_text = self._log_text(config, request_id, outcome, billed_ms)
-        finished_ms = time.time_ns() // 1_000_000
+        finished_ms = epoch_ms(self._clock)
         return InvocationRecord(
             config, request_id, execution, log_text, started_ms, finished_ms, billed_ms
         )

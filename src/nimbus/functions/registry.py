@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from nimbus.arn import function_arn
+from nimbus.clock import Clock
 from nimbus.errors import (
     InvalidParameterValue,
     PreconditionFailed,
@@ -62,8 +64,8 @@ class FunctionEntry:
         )
 
 
-def _now() -> str:
-    stamp = datetime.datetime.now(datetime.UTC)
+def _timestamp(now: float) -> str:
+    stamp = datetime.datetime.fromtimestamp(now, datetime.UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}+0000"
 
 
@@ -78,7 +80,9 @@ class FunctionRegistry:
         region: str,
         account: str,
         environment_limit: int,
+        clock: Clock = time.time,
     ) -> None:
+        self._clock = clock
         self._store = store
         self._code = code
         self._runtimes = runtimes
@@ -103,7 +107,7 @@ class FunctionRegistry:
         config = FunctionConfig(
             name=name, arn=self.arn(name), runtime=changes.runtime, handler=changes.handler,
             role=changes.role, code=code, tags=dict(tags or {}),
-            revision_id=str(uuid.uuid4()), last_modified=_now(),
+            revision_id=str(uuid.uuid4()), last_modified=_timestamp(self._clock()),
         )  # fmt: skip
         entry = FunctionEntry(latest=self._apply(config, changes))
         if tags and "nimbus:isolation" in tags:
@@ -222,9 +226,9 @@ class FunctionRegistry:
             updates["architectures"] = tuple(changes.architectures)
         return config.replace(**updates)
 
-    @staticmethod
-    def _touch(config: FunctionConfig) -> FunctionConfig:
-        return config.replace(revision_id=str(uuid.uuid4()), last_modified=_now())
+    def _touch(self, config: FunctionConfig) -> FunctionConfig:
+        stamp = _timestamp(self._clock())
+        return config.replace(revision_id=str(uuid.uuid4()), last_modified=stamp)
 
     @staticmethod
     def _check_revision(entry: FunctionEntry, revision_id: str | None) -> None:

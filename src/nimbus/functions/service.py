@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nimbus.arn import resolve_function_ref
+from nimbus.clock import Clock
 from nimbus.errors import ResourceNotFound
 from nimbus.executor.base import Executor
 from nimbus.functions.codestore import CodeStore
@@ -46,7 +47,9 @@ class FunctionsService:
         package_limits: tuple[int, int],
         interpreter: Callable[[str], str],
         mappings: MappingRegistry,
+        clock: Clock = time.time,
     ) -> None:
+        self._clock = clock
         self._interpreter = interpreter
         self.mappings = mappings
         self.registry = registry
@@ -138,8 +141,8 @@ class FunctionsService:
 
     # -- code download URLs (GetFunction's Code.Location), signed and short-lived ----------
 
-    def code_url_path(self, config: FunctionConfig, now: float | None = None) -> str:
-        expires = int((now or time.time()) + CODE_URL_TTL_S)
+    def code_url_path(self, config: FunctionConfig) -> str:
+        expires = int(self._clock() + CODE_URL_TTL_S)
         digest = config.code.digest_hex
         return (
             f"/_nimbus/code/{digest}.zip?Expires={expires}&Signature={self._sign(digest, expires)}"
@@ -151,7 +154,7 @@ class FunctionsService:
         except ValueError:
             expiry = 0
         valid = hmac.compare_digest(self._sign(digest, expiry), signature)
-        data = self._code.read_zip(digest) if valid and expiry >= time.time() else None
+        data = self._code.read_zip(digest) if valid and expiry >= self._clock() else None
         if data is None:
             raise ResourceNotFound("The code package link is invalid or has expired.")
         return data

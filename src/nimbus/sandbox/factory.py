@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nimbus.clock import Clock
 from nimbus.sandbox import visibility
 from nimbus.sandbox.environment import Environment
 from nimbus.sandbox.limits import CgroupManager, HostCapabilities, rlimits_for
@@ -32,7 +33,9 @@ class EnvironmentFactory:
         sandbox_gid: int | None,
         cgroup_parent: str = "nimbus",
         mb_per_vcpu: int = 1769,
+        clock: Clock = time.time,
     ) -> None:
+        self._clock = clock
         self._mb_per_vcpu = mb_per_vcpu
         self.caps = caps
         self._run_dir = run_dir
@@ -136,9 +139,8 @@ class EnvironmentFactory:
             if any(visibility.is_within(path, cover) for cover in covering)
         ]
 
-    @staticmethod
-    def _function(spec: EnvironmentSpec, env_id: str) -> dict[str, Any]:
-        day = time.strftime("%Y/%m/%d", time.gmtime())
+    def _function(self, spec: EnvironmentSpec, env_id: str) -> dict[str, Any]:
+        day = time.strftime("%Y/%m/%d", time.gmtime(self._clock()))
         return {
             "name": spec.function_name,
             "version": spec.version,
