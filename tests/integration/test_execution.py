@@ -240,14 +240,23 @@ def test_isolation_per_invocation_forks_fresh_state(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
-def test_reserved_concurrency_throttles(tmp_path: Path) -> None:
-    source = "import time\ndef handler(e, c):\n    time.sleep(0.5)\n    return 1\n"
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait for a state the platform reaches on its own (checked each 10 ms)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
 
+
+# Handlers that hold their concurrency until the test has seen the throttle.
+HOLDING = "import time\ndef handler(e, c):\n    time.sleep(2)\n    return 1\n"
+
+
+def test_reserved_concurrency_throttles(tmp_path: Path) -> None:
     async def scenario(platform: Platform) -> None:
-        deploy(platform, "narrow", source)
+        deploy(platform, "narrow", HOLDING)
         platform.functions.put_reserved_concurrency("narrow", 1)
         first = asyncio.create_task(call(platform, "narrow"))
-        await asyncio.sleep(0.1)
+        await until(lambda: platform.limiter.running("narrow") == 1)
         with pytest.raises(TooManyRequests) as throttled:
             await call(platform, "narrow")
         assert throttled.value.reason == "ReservedFunctionConcurrentInvocationLimitExceeded"
@@ -260,12 +269,10 @@ def test_reserved_concurrency_throttles(tmp_path: Path) -> None:
 
 
 def test_account_limit_throttles(tmp_path: Path) -> None:
-    source = "import time\ndef handler(e, c):\n    time.sleep(0.5)\n    return 1\n"
-
     async def scenario(platform: Platform) -> None:
-        deploy(platform, "wide", source)
+        deploy(platform, "wide", HOLDING)
         running = [asyncio.create_task(call(platform, "wide")) for _ in range(2)]
-        await asyncio.sleep(0.1)
+        await until(lambda: platform.limiter.running("wide") == 2)
         with pytest.raises(TooManyRequests) as throttled:
             await call(platform, "wide")
         assert throttled.value.reason == "ConcurrentInvocationLimitExceeded"
@@ -279,8 +286,7 @@ def test_idle_environments_are_reaped(tmp_path: Path) -> None:
         deploy(platform, "idle", "def handler(e, c):\n    return 1\n")
         await call(platform, "idle")
         assert platform.executor.stats().warm == 1
-        await asyncio.sleep(0.6)
-        assert platform.executor.stats().warm == 0
+        await until(lambda: platform.executor.stats().warm == 0)
 
     run(tmp_path, scenario, keep_warm_seconds=0.2)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -356,14 +355,3 @@ def test_cleanup_stale_removes_groups_of_a_previous_run(manager: CgroupManager) 
 
     assert removed == 3 * len(envs[0].procs_files if envs[0] else [])
     assert all(env and not Path(env.procs_files[0]).parent.exists() for env in envs)
-
-
-def test_creating_a_group_takes_under_a_millisecond(manager: CgroupManager) -> None:
-    durations = []
-    for i in range(20):
-        started = time.perf_counter()
-        env = manager.create(f"env-{i}", 128)
-        durations.append(time.perf_counter() - started)
-        assert env is not None
-
-    assert statistics.median(durations) < 0.001
