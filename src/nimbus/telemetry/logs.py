@@ -21,21 +21,19 @@ from typing import Final, Generic, TypeVar
 
 from nimbus.errors import InvalidParameter, ResourceAlreadyExists, ResourceNotFound
 from nimbus.telemetry.filter_pattern import parse_filter_pattern
-from nimbus.telemetry.logstore import (
-    DEFAULT_SCAN_BUDGET,
+from nimbus.telemetry.logstore import LogStore
+from nimbus.telemetry.logstore_records import (
     HEAD,
     MAX_INT,
     TAIL,
     EventRecord,
     GroupRecord,
-    GroupScan,
-    LogStore,
     Position,
-    ScanBudget,
     StreamCreation,
     StreamOrder,
     StreamRecord,
 )
+from nimbus.telemetry.logstore_scan import DEFAULT_SCAN_BUDGET, GroupScan, ScanBudget
 
 T = TypeVar("T")
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from nimbus.errors import InvalidParameter, ResourceAlreadyExists, ResourceNotFound
 from nimbus.telemetry import logs as logs_module
 from nimbus.telemetry.logs import RETENTION_DAYS, LogEvent, LogsService
-from nimbus.telemetry.logstore import LogStore, ScanBudget
+from nimbus.telemetry.logstore import LogStore
+from nimbus.telemetry.logstore_scan import ScanBudget
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 GROUP = "/aws/lambda/orders"
