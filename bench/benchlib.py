@@ -378,7 +378,7 @@ def lambda_client(url: str, pool: int = 10) -> Any:
 
 
 def build_zip(source: str = NOOP_SOURCE) -> bytes:
-    from nimbus.functions.package import build_package
+    from nimbus.packaging import build_package
 
     data: bytes = build_package({"lambda_function.py": source})
     return data

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import boto3
 
-from nimbus.functions.package import zip_directory
+from nimbus.packaging import zip_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 SNIPPET = """\

@@ -18,7 +18,7 @@ from nimbus.functions.concurrency import ConcurrencyLimiter
 from nimbus.functions.invoke import InvokeLimits, Invoker
 from nimbus.functions.mappings import MappingRegistry
 from nimbus.functions.model import FunctionConfig
-from nimbus.functions.package import PackageLimits
+from nimbus.functions.package_limits import PackageLimits
 from nimbus.functions.registry import FunctionRegistry
 from nimbus.functions.runtimes import RuntimeCatalog
 from nimbus.functions.service import FunctionsService

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from nimbus_servers import running_server  # tests/e2e/conftest.py loads it
 
-from nimbus.functions.package import build_package
+from nimbus.packaging import build_package
 
 ROLE = "arn:aws:iam::000000000000:role/test"
 MESSAGES = 5000

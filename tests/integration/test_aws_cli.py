@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nimbus.functions.package import build_package
+from nimbus.packaging import build_package
 
 
 def aws(server: Any, *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from nimbus.cli.main import cli
-from nimbus.functions.package import build_package
 from nimbus.metering.bill import Month
+from nimbus.packaging import build_package
 
 if TYPE_CHECKING:
     from conftest import NimbusServer

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import running_server, start, stop
 
-from nimbus.functions.package import build_package
+from nimbus.packaging import build_package
 
 ROLE = "arn:aws:iam::000000000000:role/test"
 

@@ -12,8 +12,8 @@ import pytest
 
 from nimbus.errors import TooManyRequests
 from nimbus.functions.invoke import InvokeRequest, InvokeResult
-from nimbus.functions.package import build_package
 from nimbus.functions.registry import ConfigChanges
+from nimbus.packaging import build_package
 from nimbus.platform import Platform
 from nimbus.settings import Settings
 

@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from nimbus.functions.package import build_package
+from nimbus.packaging import build_package
 
 ROLE = "arn:aws:iam::000000000000:role/test"
 HELLO = "def handler(event, context):\n    print('got', event)\n    return {'echo': event}\n"

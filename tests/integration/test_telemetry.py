@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from nimbus.functions.package import build_package
+from nimbus.packaging import build_package
 
 if TYPE_CHECKING:
     from conftest import NimbusServer

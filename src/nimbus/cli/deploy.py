@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from nimbus.cli.client import CliError, Connection, pass_connection
 from nimbus.cli.doctor import fetch_report, runtime_sort_key
-from nimbus.functions.package import zip_directory
+from nimbus.packaging import zip_directory
 
 DEFAULT_HANDLER = "lambda_function.handler"
 DEFAULT_MEMORY_MB = 128

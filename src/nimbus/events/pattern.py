@@ -20,7 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nimbus.events.pattern_compile import PatternError, compile_document
+from nimbus.events.errors import PatternError
+from nimbus.events.pattern_compile import compile_document
 from nimbus.events.pattern_match import (
     Branch,
     NoneOf,

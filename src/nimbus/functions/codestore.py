@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nimbus.functions.model import CodeRef
-from nimbus.functions.package import PackageLimits, extract_package, inspect_package
+from nimbus.functions.package import extract_package, inspect_package
+from nimbus.functions.package_limits import PackageLimits
 
 
 class CodeStore:

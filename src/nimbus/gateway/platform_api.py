@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from nimbus.errors import NimbusError, ValidationError
 from nimbus.platform import Platform
-from nimbus.sandbox.limits import enforcement_report
+from nimbus.sandbox.enforcement import enforcement_report
 from nimbus.telemetry.metrics import Gauge
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nimbus.sandbox.cgroups import EnvCgroup
 from nimbus.sandbox.channel import Channel
-from nimbus.sandbox.limits import EnvCgroup
 from nimbus.sandbox.outcome import Outcome, OutcomeKind
 from nimbus.sandbox.runtimes.python import wire
 from nimbus.sandbox.spec import EnvironmentSpec

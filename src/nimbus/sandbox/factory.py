@@ -12,8 +12,9 @@ from typing import Any
 
 from nimbus.clock import Clock
 from nimbus.sandbox import visibility
+from nimbus.sandbox.cgroups import CgroupManager
 from nimbus.sandbox.environment import Environment
-from nimbus.sandbox.limits import CgroupManager, HostCapabilities, rlimits_for
+from nimbus.sandbox.limits import HostCapabilities, rlimits_for
 from nimbus.sandbox.spec import EnvironmentSpec
 from nimbus.sandbox.zygote import Zygote
 

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 from nimbus.sandbox import limits
-from nimbus.sandbox.limits import CgroupManager, EnvCgroup, HostCapabilities
+from nimbus.sandbox.cgroups import CgroupManager, EnvCgroup
+from nimbus.sandbox.limits import HostCapabilities
 
 RUNTIME_DIR = Path(limits.__file__).parent / "runtimes" / "python"
 SANDBOX_UID = 65534

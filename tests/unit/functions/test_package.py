@@ -21,15 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nimbus.errors import InvalidParameterValue, NimbusError, RequestEntityTooLarge
-from nimbus.functions.package import (
-    UNZIP_ERROR_MESSAGE,
-    CodePackage,
-    PackageLimits,
-    build_package,
-    extract_package,
-    inspect_package,
-    zip_directory,
-)
+from nimbus.functions.package import CodePackage, extract_package, inspect_package
+from nimbus.functions.package_limits import UNZIP_ERROR_MESSAGE, PackageLimits
+from nimbus.packaging import build_package, zip_directory
 
 LIMITS = PackageLimits()
 # The zip record layouts (APPNOTE.TXT 4.3.7, 4.3.12, 4.3.16).

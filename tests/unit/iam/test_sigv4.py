@@ -28,14 +28,14 @@ from nimbus.errors import (
 )
 from nimbus.iam import sigv4
 from nimbus.iam.sigv4 import (
-    CredentialScope,
     SignedRequest,
     Verifier,
-    _remove_dot_segments,
     credential_scope,
     derive_signing_key,
     verify,
 )
+from nimbus.iam.sigv4_canonical import _remove_dot_segments
+from nimbus.iam.sigv4_claim import CredentialScope
 
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

@@ -12,15 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nimbus.sandbox import limits
-from nimbus.sandbox.limits import (
-    CgroupManager,
-    CgroupVersion,
-    Controller,
-    EnvCgroup,
-    HostCapabilities,
-    Support,
-)
+from nimbus.sandbox import cgroups, enforcement, limits
+from nimbus.sandbox.cgroups import CgroupManager, EnvCgroup
+from nimbus.sandbox.limits import CgroupVersion, Controller, HostCapabilities, Support
 
 MIB = 1024 * 1024
 REPORT_ITEMS = {
@@ -161,7 +155,7 @@ def test_probe_as_an_unprivileged_user_degrades() -> None:
             os.setuid(65534)
             caps = limits.probe()
             created = CgroupManager(caps).create("env-1", 128)
-            enforced = sorted(e.name for e in limits.enforcement_report(caps) if e.enforced)
+            enforced = sorted(e.name for e in enforcement.enforcement_report(caps) if e.enforced)
             facts = [caps.is_root, caps.cgroups.available, caps.mount_ns.available, created]
             os.write(write_fd, repr([*facts, enforced]).encode())
         finally:
@@ -191,14 +185,14 @@ def _caps(
 
 
 def test_report_covers_every_limit_on_this_host() -> None:
-    report = limits.enforcement_report(limits.probe())
+    report = enforcement.enforcement_report(limits.probe())
 
     assert {item.name for item in report} == REPORT_ITEMS
     assert all(item.mechanism_or_reason for item in report)
 
 
 def test_report_on_a_bare_laptop_is_honest() -> None:
-    report = {item.name: item for item in limits.enforcement_report(_caps())}
+    report = {item.name: item for item in enforcement.enforcement_report(_caps())}
 
     assert "RLIMIT_AS" in report["memory limit"].mechanism_or_reason
     assert report["timeout"].enforced
@@ -209,7 +203,7 @@ def test_report_on_a_bare_laptop_is_honest() -> None:
 
 def test_report_on_a_fully_capable_host() -> None:
     controllers = tuple(Controller(n, CgroupVersion.V2, "/cg") for n in ("memory", "cpu", "pids"))
-    report = limits.enforcement_report(_caps(controllers, namespaces=True, root=True))
+    report = enforcement.enforcement_report(_caps(controllers, namespaces=True, root=True))
 
     enforced = {item.name for item in report if item.enforced}
     assert enforced == REPORT_ITEMS - {"network isolation"}
@@ -245,7 +239,7 @@ def test_env_ids_that_are_not_one_path_component_are_refused(name: str) -> None:
 def _fake_env(tmp_path: Path, version: CgroupVersion, files: dict[str, str]) -> EnvCgroup:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    group = limits._Group(str(tmp_path), version, frozenset({"memory", "cpu", "pids"}))
+    group = cgroups._Group(str(tmp_path), version, frozenset({"memory", "cpu", "pids"}))
     return EnvCgroup("env-1", (group,))
 
 

@@ -13,14 +13,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nimbus.errors import InvalidParameter
-from nimbus.telemetry.filter_pattern import (
-    INVALID_PATTERN,
-    MAX_PATTERN_LENGTH,
-    UNCLOSED_JSON_PATTERN,
-    Glob,
-    TermCondition,
-    parse_filter_pattern,
-)
+from nimbus.telemetry.filter_errors import INVALID_PATTERN, UNCLOSED_JSON_PATTERN
+from nimbus.telemetry.filter_json import Glob
+from nimbus.telemetry.filter_pattern import MAX_PATTERN_LENGTH, parse_filter_pattern
+from nimbus.telemetry.filter_terms import TermCondition
 
 START = "START RequestId: 8f5c Version: $LATEST"
 REPORT = "REPORT RequestId: 8f5c\tDuration: 3.01 ms\tBilled Duration: 4 ms"

@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nimbus.errors import InvalidParameter, ResourceAlreadyExists, ResourceNotFound
-from nimbus.telemetry import logs as logs_module
+from nimbus.telemetry import logs_tokens
 from nimbus.telemetry.logs import RETENTION_DAYS, LogEvent, LogsService
-from nimbus.telemetry.logstore import LogStore, ScanBudget
+from nimbus.telemetry.logstore import LogStore
+from nimbus.telemetry.logstore_scan import ScanBudget
 
 REGION, ACCOUNT = "eu-west-1", "123456789012"
 GROUP = "/aws/lambda/orders"
@@ -529,8 +530,8 @@ def test_a_token_with_a_valid_checksum_but_a_wrong_body_is_rejected(
     seeded: LogsService, body: bytes
 ) -> None:
     """The checksum keeps honest clients honest; a forger who knows it still gets an error."""
-    scope = logs_module._scope("events", GROUP, STREAM)
-    raw = body + logs_module._checksum(scope, body)
+    scope = logs_tokens.token_scope("events", GROUP, STREAM)
+    raw = body + logs_tokens._checksum(scope, body)
     forged = "f/" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
     with pytest.raises(InvalidParameter, match="nextToken is invalid"):
         seeded.get_log_events(GROUP, STREAM, None, None, forged, None, True)

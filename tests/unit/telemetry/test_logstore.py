@@ -10,17 +10,16 @@ from pathlib import Path
 import pytest
 
 from nimbus.telemetry.filter_pattern import parse_filter_pattern
-from nimbus.telemetry.logstore import (
+from nimbus.telemetry.logstore import LogStore
+from nimbus.telemetry.logstore_records import (
     HEAD,
     TAIL,
     EventRecord,
-    GroupScan,
-    LogStore,
     Position,
-    ScanBudget,
     StreamCreation,
     StreamOrder,
 )
+from nimbus.telemetry.logstore_scan import GroupScan, ScanBudget
 
 DAY_MS = 86_400_000
 GROUP = "/aws/lambda/fn"
@@ -364,7 +363,7 @@ def test_a_failing_command_reaches_its_caller_and_the_store_keeps_working(
     def broken(*args: object) -> bool:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr("nimbus.telemetry.logstore._Writer.create_group", broken)
+    monkeypatch.setattr("nimbus.telemetry.logstore_writer.LogWriter.create_group", broken)
     with pytest.raises(sqlite3.OperationalError):
         store.create_group("/x")
     store.append(GROUP, "s", [(2, "two")])

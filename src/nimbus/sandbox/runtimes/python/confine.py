@@ -1,7 +1,7 @@
 """Confine a freshly forked execution environment before any user code runs.
 
 Standard library only, and Python 3.9 to 3.13: every python3.X runtime loads it.
-The host side that decides the plan is `nimbus.sandbox.limits`.
+The host side that decides the plan is `nimbus.sandbox.factory` (with `limits`, `cgroups`).
 
     confine({
         "cgroup_procs": [".../cgroup.procs", ...],   # join the env's cgroups
