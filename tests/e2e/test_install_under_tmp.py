@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from nimbus_servers import NimbusServer, running_server  # tests/e2e/conftest.py loads it
 
-from nimbus.functions.package import build_package
+from nimbus.packaging import build_package
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = "arn:aws:iam::000000000000:role/test"

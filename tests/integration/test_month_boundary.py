@@ -22,9 +22,9 @@ from click.testing import CliRunner
 
 from nimbus.cli.main import cli
 from nimbus.functions.invoke import InvokeRequest
-from nimbus.functions.package import build_package
 from nimbus.functions.registry import ConfigChanges
 from nimbus.metering.bill import Month
+from nimbus.packaging import build_package
 from nimbus.platform import Platform
 from nimbus.settings import Settings
 
