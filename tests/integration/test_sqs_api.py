@@ -288,3 +288,43 @@ def test_aws_cli(nimbus_server: Any) -> None:
     missing = aws(nimbus_server, "sqs", "get-queue-url", "--queue-name", "nope")
     assert missing.returncode != 0
     assert "AWS.SimpleQueueService.NonExistentQueue" in missing.stderr
+
+
+def test_fifo_attributes_are_unknown_on_a_standard_queue(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="std-attrs")["QueueUrl"]
+    fifo = sqs.create_queue(QueueName="fifo-attrs.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
+    expected = {
+        "FifoQueue": ("false", "Unknown Attribute FifoQueue."),
+        "ContentBasedDeduplication": ("true", "Unknown Attribute ContentBasedDeduplication."),
+        "DeduplicationScope": ("queue", "You can specify the DeduplicationScope only when "
+                               "FifoQueue is set to true."),
+        "FifoThroughputLimit": ("perQueue", "You can specify the FifoThroughputLimit only when "
+                                "FifoQueue is set to true."),
+    }  # fmt: skip
+    for name, (value, text) in expected.items():
+        created = error_of(sqs.create_queue, QueueName="std-attrs", Attributes={name: value})
+        assert (created["Code"], created["Message"], created["Status"]) == (
+            "InvalidAttributeName", text, 400,
+        ), name  # fmt: skip
+        changed = error_of(sqs.set_queue_attributes, QueueUrl=url, Attributes={name: value})
+        assert (changed["Code"], changed["Message"]) == ("InvalidAttributeName", text), name
+        if name != "FifoQueue":  # a FIFO queue has them all (FifoQueue itself is fixed)
+            sqs.set_queue_attributes(QueueUrl=fifo, Attributes={name: value})
+        read = error_of(sqs.get_queue_attributes, QueueUrl=url, AttributeNames=[name])
+        assert read["Code"] == "InvalidAttributeName"
+        assert read["Message"] == f"Unknown Attribute {name}."
+        got = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=[name])["Attributes"]
+        assert name in got
+    for call, params in (
+        (sqs.create_queue, {"QueueName": "std-attrs", "Attributes": {"Colour": "blue"}}),
+        (sqs.set_queue_attributes, {"QueueUrl": url, "Attributes": {"Colour": "blue"}}),
+        (sqs.get_queue_attributes, {"QueueUrl": url, "AttributeNames": ["Colour"]}),
+    ):
+        unknown = error_of(call, **params)
+        assert (unknown["Code"], unknown["Message"]) == (
+            "InvalidAttributeName", "Unknown Attribute Colour.",
+        )  # fmt: skip
+    everything = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert not set(expected) & set(everything)

@@ -108,6 +108,40 @@ def test_attribute_validation_texts(tmp_path: Path) -> None:
     scenario(db(tmp_path), body)
 
 
+def test_a_standard_queue_has_no_fifo_attributes(tmp_path: Path) -> None:
+    fifo_only = {
+        "ContentBasedDeduplication": ("true", "Unknown Attribute ContentBasedDeduplication."),
+        "DeduplicationScope": ("queue", "You can specify the DeduplicationScope only when "
+                               "FifoQueue is set to true."),
+        "FifoThroughputLimit": ("perQueue", "You can specify the FifoThroughputLimit only when "
+                                "FifoQueue is set to true."),
+    }  # fmt: skip
+
+    async def body(s: QueuesService, _: FakeClock) -> None:
+        with pytest.raises(InvalidAttributeName, match=r"^Unknown Attribute FifoQueue\.$"):
+            await s.create_queue("std", {"FifoQueue": "false"}, {})
+        url = await s.create_queue("std", {}, {})
+        fifo = await s.create_queue("f.fifo", {"FifoQueue": "true"}, {})
+        for name, (value, text) in fifo_only.items():
+            for call in (
+                s.create_queue("std", {name: value}, {}),
+                s.set_queue_attributes(url, {name: value}),
+            ):
+                with pytest.raises(InvalidAttributeName) as caught:
+                    await call
+                assert caught.value.message == text
+            await s.set_queue_attributes(fifo, {name: value})
+        for name in ("FifoQueue", *fifo_only):
+            with pytest.raises(InvalidAttributeName, match=f"^Unknown Attribute {name}\\.$"):
+                s.get_queue_attributes(url, ["VisibilityTimeout", name])
+            assert name in s.get_queue_attributes(fifo, [name])
+        assert "FifoQueue" not in s.get_queue_attributes(url, ["All"])
+        with pytest.raises(InvalidAttributeName, match="Unknown Attribute QueueArn"):
+            await s.set_queue_attributes(url, {"QueueArn": "arn:aws:sqs:us-east-1:1:x"})
+
+    scenario(db(tmp_path), body)
+
+
 def test_get_attributes_all_and_counts(tmp_path: Path) -> None:
     async def body(s: QueuesService, clock: FakeClock) -> None:
         url = await s.create_queue("q", {"DelaySeconds": "0"}, {"team": "a"})
