@@ -328,3 +328,117 @@ def test_fifo_attributes_are_unknown_on_a_standard_queue(sqs: Any) -> None:
         )  # fmt: skip
     everything = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert not set(expected) & set(everything)
+
+
+def test_batch_request_errors(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="batch-errors")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="held")
+    [held] = sqs.receive_message(QueueUrl=url, VisibilityTimeout=60)["Messages"]
+    handle = held["ReceiptHandle"]
+    operations: list[tuple[Callable[..., Any], str, Callable[[str], dict[str, Any]]]] = [
+        (sqs.send_message_batch, "SendMessageBatchRequestEntry",
+         lambda i: {"Id": i, "MessageBody": "x"}),
+        (sqs.change_message_visibility_batch, "ChangeMessageVisibilityBatchRequestEntry",
+         lambda i: {"Id": i, "ReceiptHandle": handle, "VisibilityTimeout": 60}),
+        (sqs.delete_message_batch, "DeleteMessageBatchRequestEntry",  # last: it deletes
+         lambda i: {"Id": i, "ReceiptHandle": handle}),
+    ]  # fmt: skip
+    legacy = "AWS.SimpleQueueService."
+    for call, entry_shape, entry in operations:
+        cases = [
+            ([], "EmptyBatchRequest",
+             f"There should be at least one {entry_shape} in the request."),
+            ([entry(f"e{n}") for n in range(11)], "TooManyEntriesInBatchRequest",
+             "Maximum number of entries per request are 10. You have sent 11."),
+            ([entry("a"), entry("b"), entry("a")], "BatchEntryIdsNotDistinct", "Id a repeated."),
+        ]  # fmt: skip
+        for bad_id in ("no spaces", "dot.ted", "x" * 81, "", "ünïcode"):
+            cases.append(
+                ([entry("ok"), entry(bad_id)], "InvalidBatchEntryId",
+                 "A batch entry id can only contain alphanumeric characters, hyphens and "
+                 "underscores. It can be at most 80 letters long.")
+            )  # fmt: skip
+        for entries, shape, text in cases:
+            error = error_of(call, QueueUrl=url, Entries=entries)
+            assert (error["Code"], error["QueryErrorCode"], error["Message"], error["Status"]) == (
+                legacy + shape, shape, text, 400,
+            ), (call, entries)  # fmt: skip
+        longest = call(QueueUrl=url, Entries=[entry("A-z_0-9" + "x" * 73)])
+        assert [e["Id"] for e in longest["Successful"]] == ["A-z_0-9" + "x" * 73]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    left = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    assert left == {names[0]: "1", names[1]: "0"}  # the one good send; refused batches: none
+
+
+def test_batch_payload_is_limited_to_the_maximum_message_size(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="batch-long")["QueueUrl"]
+    attribute = {"k": {"DataType": "String", "StringValue": "v"}}  # 1 + 6 + 1 bytes
+    half = 524_288
+    entries = [
+        {"Id": "a", "MessageBody": "é" * (half // 2)},  # 2 bytes a character
+        {"Id": "b", "MessageBody": "x" * (half - 8), "MessageAttributes": attribute},
+    ]
+    exactly = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    assert len(exactly["Successful"]) == 2 and not exactly.get("Failed")
+    entries[1]["MessageBody"] += "x"
+    error = error_of(sqs.send_message_batch, QueueUrl=url, Entries=entries)
+    assert error["Code"] == "AWS.SimpleQueueService.BatchRequestTooLong"
+    assert error["QueryErrorCode"] == "BatchRequestTooLong" and error["Status"] == 400
+    assert error["Message"] == (
+        "Batch requests cannot be longer than 1048576 bytes. You have sent 1048577 bytes."
+    )
+    depth = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert depth["Attributes"]["ApproximateNumberOfMessages"] == "2"  # the refused batch: none
+
+
+def test_batch_entry_failures_leave_the_other_entries(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="batch-partial", Attributes={"MaximumMessageSize": "1024"})[
+        "QueueUrl"
+    ]
+    blank = {"k": {"DataType": "String", "StringValue": ""}}
+    sent = sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "ok1", "MessageBody": "one"},
+        {"Id": "big", "MessageBody": "x" * 1025},
+        {"Id": "blank", "MessageBody": "x", "MessageAttributes": blank},
+        {"Id": "late", "MessageBody": "x", "DelaySeconds": 901},
+        {"Id": "ok2", "MessageBody": "two"},
+    ])  # fmt: skip
+    assert [e["Id"] for e in sent["Successful"]] == ["ok1", "ok2"]
+    failed = {f["Id"]: f for f in sent["Failed"]}
+    assert set(failed) == {"big", "blank", "late"}
+    assert all(f["SenderFault"] is True and f["Code"] == "InvalidParameterValue"
+               for f in failed.values())  # fmt: skip
+    assert failed["big"]["Message"] == (
+        "One or more parameters cannot be validated. Reason: Message must be shorter than "
+        "1024 bytes."
+    )
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60)
+    handles = {m["Body"]: m["ReceiptHandle"] for m in got["Messages"]}
+    assert set(handles) == {"one", "two"}
+    changed = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": "good", "ReceiptHandle": handles["one"], "VisibilityTimeout": 0},
+        {"Id": "junk", "ReceiptHandle": "not-a-handle", "VisibilityTimeout": 0},
+        {"Id": "range", "ReceiptHandle": handles["two"], "VisibilityTimeout": 43_201},
+    ])  # fmt: skip
+    assert [e["Id"] for e in changed["Successful"]] == ["good"]
+    bad = {f["Id"]: f for f in changed["Failed"]}
+    assert bad["junk"]["Code"] == "ReceiptHandleIsInvalid" and bad["junk"]["SenderFault"] is True
+    assert (
+        bad["junk"]["Message"]
+        == 'The input receipt handle "not-a-handle" is not a valid receipt handle.'
+    )
+    assert bad["range"]["Code"] == "InvalidParameterValue" and bad["range"]["SenderFault"] is True
+    [again] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert again["Body"] == "one"  # made visible by its entry; "two" still in flight
+    deleted = sqs.delete_message_batch(QueueUrl=url, Entries=[
+        {"Id": "d1", "ReceiptHandle": again["ReceiptHandle"]},
+        {"Id": "junk", "ReceiptHandle": "not-a-handle"},
+        {"Id": "d2", "ReceiptHandle": handles["two"]},
+    ])  # fmt: skip
+    assert sorted(e["Id"] for e in deleted["Successful"]) == ["d1", "d2"]
+    [junk] = deleted["Failed"]
+    assert junk["Id"] == "junk" and junk["SenderFault"] is True
+    assert junk["Code"] == "ReceiptHandleIsInvalid"
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    left = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    assert left == {name: "0" for name in names}

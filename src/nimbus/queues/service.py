@@ -46,7 +46,6 @@ from nimbus.queues.validation import validate_batch_entry_ids
 from nimbus.store.groupcommit import Statement
 
 SWEEP_INTERVAL_S = 60.0
-MAX_BATCH_BYTES = 1_048_576
 E = TypeVar("E", SendEntry, HandleEntry)
 R = TypeVar("R")
 
@@ -116,12 +115,14 @@ class QueuesService(QueueRegistry):
     async def send_message_batch(
         self, url: str, entries: Sequence[SendEntry]
     ) -> BatchResult[SentMessage]:
+        """Request errors (ids, count, total size over the largest message) refuse the whole
+        batch; an entry's own fault is its failure and the other entries are sent."""
         queue = self._queue(url)
         validate_batch_entry_ids([e.id for e in entries], "SendMessageBatchRequestEntry")
         total = sum(_entry_bytes(entry) for entry in entries)
-        if total > MAX_BATCH_BYTES:
+        if total > self._max_message_size:
             raise BatchRequestTooLong(
-                f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
+                f"Batch requests cannot be longer than {self._max_message_size} bytes. "
                 f"You have sent {total} bytes."
             )
         return await self._batch(

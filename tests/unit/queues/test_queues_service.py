@@ -14,9 +14,11 @@ import pytest
 from nimbus.queues import HandleEntry, MessageAttribute, QueuesService, SendEntry
 from nimbus.queues.errors import (
     BatchEntryIdsNotDistinct,
+    BatchRequestTooLong,
     EmptyBatchRequest,
     InvalidAttributeName,
     InvalidAttributeValue,
+    InvalidBatchEntryId,
     InvalidParameterValue,
     MessageNotInflight,
     MissingParameter,
@@ -295,6 +297,13 @@ def test_batches_report_entry_failures(tmp_path: Path) -> None:
             await s.send_message_batch(url, [SendEntry(f"e{i}", "x") for i in range(11)])
         with pytest.raises(BatchEntryIdsNotDistinct):
             await s.send_message_batch(url, [SendEntry("a", "x"), SendEntry("a", "y")])
+        with pytest.raises(InvalidBatchEntryId):
+            await s.send_message_batch(url, [SendEntry("a.b", "x")])
+        attrs = {"k": MessageAttribute("String", "v")}  # 8 bytes toward the total
+        halves = [SendEntry("p", "x" * 524_288), SendEntry("q", "x" * 524_280, attributes=attrs)]
+        with pytest.raises(BatchRequestTooLong, match="You have sent 1048577 bytes"):
+            await s.send_message_batch(url, [*halves, SendEntry("r", "x")])
+        assert s.stats(url).visible == 1  # nothing of a refused batch
         [message] = await s.receive_message(url, 10)
         deleted = await s.delete_message_batch(
             url, [HandleEntry("d", message.receipt_handle), HandleEntry("bad", "zzz")]
