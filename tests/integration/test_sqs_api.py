@@ -442,3 +442,47 @@ def test_batch_entry_failures_leave_the_other_entries(sqs: Any) -> None:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     left = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     assert left == {name: "0" for name in names}
+
+
+def test_fifo_send_parameters_single_and_batch(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="fifo-sends.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
+    group = "The request must contain the parameter MessageGroupId."
+    dedup = (
+        "The queue should either have ContentBasedDeduplication enabled or "
+        "MessageDeduplicationId provided explicitly"
+    )
+    delay = (
+        "Value 2 for parameter DelaySeconds is invalid. Reason: The request include parameter "
+        "that is not valid for this queue type."
+    )
+    ids = {"MessageGroupId": "g", "MessageDeduplicationId": "d"}
+    cases: list[tuple[dict[str, Any], str, str, str]] = [  # params, single code, batch code, text
+        ({"MessageDeduplicationId": "d"}, "MissingParameter", "InvalidParameterValue", group),
+        ({"MessageGroupId": "g"}, "InvalidParameterValue", "InvalidParameterValue", dedup),
+        ({**ids, "DelaySeconds": 2}, "InvalidParameterValue", "InvalidParameterValue", delay),
+    ]
+    for params, single_code, batch_code, text in cases:
+        error = error_of(sqs.send_message, QueueUrl=url, MessageBody="x", **params)
+        assert (error["Code"], error["Message"], error["Status"]) == (single_code, text, 400)
+        result = sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "bad", "MessageBody": "x", **params},
+            {"Id": "good", "MessageBody": "y", "MessageGroupId": "g",
+             "MessageDeduplicationId": f"ok-{len(text)}"},
+        ])  # fmt: skip
+        assert [e["Id"] for e in result["Successful"]] == ["good"]
+        assert result["Failed"] == [
+            {"Id": "bad", "SenderFault": True, "Code": batch_code, "Message": text}
+        ]
+    zero = sqs.send_message(QueueUrl=url, MessageBody="z", DelaySeconds=0, **ids)  # allowed
+    assert zero["SequenceNumber"]
+    content = sqs.create_queue(
+        QueueName="fifo-content.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true", "DelaySeconds": "5"},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=content, MessageBody="same", MessageGroupId="g")
+    sqs.send_message(QueueUrl=content, MessageBody="same", MessageGroupId="g")  # a duplicate
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
+    depth = sqs.get_queue_attributes(QueueUrl=content, AttributeNames=names)["Attributes"]
+    assert depth == {names[0]: "0", names[1]: "1"}  # the queue's own delay applies to FIFO

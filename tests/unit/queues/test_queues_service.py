@@ -386,6 +386,26 @@ def test_fifo_dedup_needs_an_id_and_scope_per_group(tmp_path: Path) -> None:
     scenario(db(tmp_path), body)
 
 
+def test_fifo_batch_entries_fail_on_their_own(tmp_path: Path) -> None:
+    async def body(s: QueuesService, _: FakeClock) -> None:
+        url = await s.create_queue("f.fifo", {"FifoQueue": "true"}, {})
+        result = await s.send_message_batch(url, [
+            SendEntry("nogroup", "a", dedup_id="1"),
+            SendEntry("nodedup", "b", group_id="g"),
+            SendEntry("delayed", "c", delay_seconds=2, group_id="g", dedup_id="3"),
+            SendEntry("zero", "d", delay_seconds=0, group_id="g", dedup_id="4"),
+        ])  # fmt: skip
+        assert [entry_id for entry_id, _ in result.successful] == ["zero"]
+        codes = {f.id: (f.code, f.message[:30]) for f in result.failed}
+        assert codes == {
+            "nogroup": ("InvalidParameterValue", "The request must contain the p"),
+            "nodedup": ("InvalidParameterValue", "The queue should either have C"),
+            "delayed": ("InvalidParameterValue", "Value 2 for parameter DelaySec"),
+        }
+
+    scenario(db(tmp_path), body)
+
+
 def test_fifo_receive_attempt_id_replays(tmp_path: Path) -> None:
     async def body(s: QueuesService, _: FakeClock) -> None:
         url = await s.create_queue("f.fifo", {"FifoQueue": "true"}, {})
