@@ -486,3 +486,53 @@ def test_fifo_send_parameters_single_and_batch(sqs: Any) -> None:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
     depth = sqs.get_queue_attributes(QueueUrl=content, AttributeNames=names)["Attributes"]
     assert depth == {names[0]: "0", names[1]: "1"}  # the queue's own delay applies to FIFO
+
+
+def queue_arn(sqs: Any, url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
+def test_redrive_moves_on_the_receive_after_max_receive_count(sqs: Any) -> None:
+    dlq = sqs.create_queue(QueueName="redrive-dlq")["QueueUrl"]
+    policy = json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq), "maxReceiveCount": 2})
+    source = sqs.create_queue(QueueName="redrive-src", Attributes={"RedrivePolicy": policy})[
+        "QueueUrl"
+    ]
+    trace = {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-redrive"}}
+    sent = sqs.send_message(QueueUrl=source, MessageBody="poison", MessageAttributes=ATTRS,
+                            MessageSystemAttributes=trace)  # fmt: skip
+    first = None
+    for count in ("1", "2"):  # VisibilityTimeout=0: each receive fails at once
+        [message] = sqs.receive_message(QueueUrl=source, VisibilityTimeout=0,
+                                        AttributeNames=["All"])["Messages"]  # fmt: skip
+        assert message["Attributes"]["ApproximateReceiveCount"] == count
+        assert "DeadLetterQueueSourceArn" not in message["Attributes"]
+        first = first or message["Attributes"]
+    assert first is not None
+
+    def depth(url: str) -> tuple[int, int]:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        return int(found[names[0]]), int(found[names[1]])
+
+    assert depth(dlq) == (0, 0)  # received maxReceiveCount times: still in the source
+    assert "Messages" not in sqs.receive_message(QueueUrl=source)  # this attempt moves it
+    assert (depth(source), depth(dlq)) == ((0, 0), (1, 0))
+    [moved] = sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0, AttributeNames=["All"],
+                                  MessageAttributeNames=["All"])["Messages"]  # fmt: skip
+    assert (moved["MessageId"], moved["Body"]) == (sent["MessageId"], "poison")
+    assert moved["MessageAttributes"] == ATTRS
+    assert moved["MD5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    attributes = moved["Attributes"]
+    assert attributes["DeadLetterQueueSourceArn"] == queue_arn(sqs, source)
+    assert attributes["ApproximateReceiveCount"] == "3"  # AWS keeps counting across queues
+    for kept in ("SentTimestamp", "ApproximateFirstReceiveTimestamp"):
+        assert attributes[kept] == first[kept], kept
+    assert attributes["AWSTraceHeader"] == "Root=1-redrive"
+    [again] = sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0,
+                                  MessageSystemAttributeNames=["DeadLetterQueueSourceArn"]
+                                  )["Messages"]  # fmt: skip
+    assert again["Attributes"] == {"DeadLetterQueueSourceArn": queue_arn(sqs, source)}
+    assert sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"] == [source]
+    assert sqs.list_dead_letter_source_queues(QueueUrl=source)["queueUrls"] == []

@@ -425,18 +425,31 @@ def test_redrive_moves_after_max_receive_count(tmp_path: Path) -> None:
         src = await s.create_queue(
             "src", {"RedrivePolicy": json.dumps(policy), "VisibilityTimeout": "5"}, {}
         )
-        sent = await s.send_message(src, "poison")
+        attrs = {"k": MessageAttribute("String", "v")}
+        sent = await s.send_message(src, "poison", attributes=attrs)
         sent_at = int(clock.now * 1000)
-        for _ in range(2):
+        first_receive = int((clock.now + 1) * 1000)
+        for count in (1, 2):
             clock.now += 1
-            assert len(await s.receive_message(src)) == 1
+            [delivered] = await s.receive_message(src, attribute_names=["All"])
+            assert delivered.attributes["ApproximateReceiveCount"] == str(count)
+            assert "DeadLetterQueueSourceArn" not in delivered.attributes
             clock.now += 5
-        assert await s.receive_message(src) == []
-        [moved] = await s.receive_message(dlq, attribute_names=["All"])
-        assert moved.message_id == sent.message_id
+        assert s.stats(dlq).visible == 0  # received maxReceiveCount times: not moved yet
+        assert await s.receive_message(src) == []  # the next attempt moves it
+        assert s.stats(src).visible + s.stats(src).in_flight == 0
+        [moved] = await s.receive_message(
+            dlq, attribute_names=["All"], message_attribute_names=["All"], visibility_timeout=0
+        )
+        assert (moved.message_id, moved.body, moved.message_attributes) == (
+            sent.message_id, "poison", attrs,
+        )  # fmt: skip
         assert moved.attributes["DeadLetterQueueSourceArn"] == s.queue_arn(src)
         assert moved.attributes["SentTimestamp"] == str(sent_at)
-        assert moved.attributes["ApproximateReceiveCount"] == "1"
+        assert moved.attributes["ApproximateReceiveCount"] == "3"  # not reset by the move
+        assert moved.attributes["ApproximateFirstReceiveTimestamp"] == str(first_receive)
+        [again] = await s.receive_message(dlq, attribute_names=["DeadLetterQueueSourceArn"])
+        assert again.attributes == {"DeadLetterQueueSourceArn": s.queue_arn(src)}
         assert s.list_dead_letter_source_queues(dlq) == ([src], None)
 
     scenario(db(tmp_path), body)
