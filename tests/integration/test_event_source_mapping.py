@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,14 @@ ECHO = (
 )
 
 
+FORWARD = (
+    "import json, os, boto3\n"
+    "replies = boto3.client('sqs')\n"
+    "def handler(event, context):\n"
+    "    replies.send_message(QueueUrl=os.environ['REPLY_URL'], MessageBody=json.dumps(event))\n"
+)
+
+
 def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -38,12 +48,55 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
         time.sleep(0.2)
 
 
-def make_function(server: NimbusServer, name: str) -> str:
+def make_function(
+    server: NimbusServer, name: str, code: str = ECHO, env: dict[str, str] | None = None
+) -> str:
     reply = server.client("lambda").create_function(
         FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="lambda_function.handler",
-        Code={"ZipFile": build_package({"lambda_function.py": ECHO})}, Timeout=10,
+        Code={"ZipFile": build_package({"lambda_function.py": code})}, Timeout=10,
+        Environment={"Variables": env or {}},
     )  # fmt: skip
     return str(reply["FunctionArn"])
+
+
+def forwarding(server: NimbusServer, name: str, **mapping: Any) -> tuple[str, str]:
+    """A queue mapped to a function that sends each event it gets to a reply queue.
+
+    Returns the (queue URL, reply queue URL); `next_event` long-polls the replies.
+    """
+    replies, _ = make_queue(server, f"{name}-replies")
+    make_function(server, name, FORWARD, {"REPLY_URL": replies})
+    url, arn = make_queue(server, f"{name}-q")
+    server.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=name, **mapping
+    )
+    return url, replies
+
+
+def next_event(server: NimbusServer, replies: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The next event a forwarding function got (long polls; fails after `timeout`)."""
+    sqs = server.client("sqs")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=replies, WaitTimeSeconds=20)
+        for message in got.get("Messages", []):
+            sqs.delete_message(QueueUrl=replies, ReceiptHandle=message["ReceiptHandle"])
+            event: dict[str, Any] = json.loads(message["Body"])
+            return event
+    pytest.fail(f"no event reached the function in {timeout} s")
+
+
+def attributes_md5(attrs: dict[str, dict[str, Any]]) -> str:
+    """SQS's MD5 of message attributes (the documented length-prefixed encoding)."""
+    out = b""
+    for name in sorted(attrs):
+        value = attrs[name]
+        binary = value["DataType"].startswith("Binary")
+        data = value["BinaryValue"] if binary else value["StringValue"].encode()
+        for part in (name.encode(), value["DataType"].encode()):
+            out += struct.pack(">I", len(part)) + part
+        out += (b"\x02" if binary else b"\x01") + struct.pack(">I", len(data)) + data
+    return hashlib.md5(out).hexdigest()
 
 
 def make_queue(server: NimbusServer, name: str, **attributes: str) -> tuple[str, str]:
@@ -178,3 +231,35 @@ def test_filter_criteria_drop_what_does_not_match(nimbus_server: NimbusServer) -
     assert eventually(lambda: depth(nimbus_server, url) == 0)
     bodies = [json.loads(r["body"])["kind"] for r in records(nimbus_server, "esm-filter")]
     assert bodies == ["keep", "keep"]
+
+
+def test_records_carry_message_attributes_in_lambdas_shape(nimbus_server: NimbusServer) -> None:
+    url, replies = forwarding(nimbus_server, "esm-attrs", BatchSize=1)
+    attributes = {
+        "City": {"DataType": "String", "StringValue": "Any City"},
+        "Price": {"DataType": "Number.float", "StringValue": "1.99"},
+        "Blob": {"DataType": "Binary", "BinaryValue": b"\x89PNG\x00"},
+    }
+    sqs = nimbus_server.client("sqs")
+    sent = sqs.send_message(QueueUrl=url, MessageBody="with", MessageAttributes=attributes)
+    sqs.send_message(QueueUrl=url, MessageBody="without")
+    got: dict[str, dict[str, Any]] = {}
+    while len(got) < 2:
+        for record in next_event(nimbus_server, replies)["Records"]:
+            got[record["body"]] = record
+    shaped = got["with"]
+    assert shaped["messageAttributes"] == {
+        "City": {"stringValue": "Any City", "stringListValues": [], "binaryListValues": [],
+                 "dataType": "String"},
+        "Price": {"stringValue": "1.99", "stringListValues": [], "binaryListValues": [],
+                  "dataType": "Number.float"},
+        "Blob": {"binaryValue": base64.b64encode(b"\x89PNG\x00").decode(),
+                 "stringListValues": [], "binaryListValues": [], "dataType": "Binary"},
+    }  # fmt: skip
+    assert shaped["md5OfMessageAttributes"] == attributes_md5(attributes)
+    assert shaped["md5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    assert shaped["md5OfBody"] == hashlib.md5(b"with").hexdigest()
+    plain = got["without"]
+    assert plain["messageAttributes"] == {}
+    assert "md5OfMessageAttributes" in plain and plain["md5OfMessageAttributes"] is None
+    assert eventually(lambda: depth(nimbus_server, url) == 0)

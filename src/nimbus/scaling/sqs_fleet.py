@@ -29,7 +29,7 @@ from nimbus.errors import NimbusError, TooManyRequests
 from nimbus.events.pattern import EventPattern
 from nimbus.functions.invoke import InvokeRequest, InvokeResult
 from nimbus.functions.mappings import EventSourceMapping
-from nimbus.queues.md5 import md5_of_body
+from nimbus.queues.md5 import md5_of_attributes, md5_of_body
 from nimbus.queues.model import HandleEntry, MessageAttribute, ReceivedMessage
 from nimbus.queues.service import QueuesService
 from nimbus.scaling.scaler import Decision, Observation, Scaler, ScalingPolicy
@@ -214,6 +214,7 @@ class QueueFleet:
             "messageAttributes": {
                 name: _attribute(value) for name, value in message.message_attributes.items()
             },
+            "md5OfMessageAttributes": md5_of_attributes(message.message_attributes),  # or null
             "md5OfBody": md5_of_body(message.body),
             "eventSource": "aws:sqs",
             "eventSourceARN": self.mapping.event_source_arn,
