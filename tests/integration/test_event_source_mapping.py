@@ -31,11 +31,16 @@ ECHO = (
 )
 
 
-FORWARD = (
+FORWARD = (  # bodies over 1,000 characters are cut to "<n chars>" to fit in a reply
     "import json, os, boto3\n"
     "replies = boto3.client('sqs')\n"
     "def handler(event, context):\n"
-    "    replies.send_message(QueueUrl=os.environ['REPLY_URL'], MessageBody=json.dumps(event))\n"
+    "    size = len(json.dumps(event))\n"
+    "    for record in event['Records']:\n"
+    "        if len(record['body']) > 1000:\n"
+    "            record['body'] = '<%d chars>' % len(record['body'])\n"
+    "    reply = json.dumps({'eventBytes': size, **event})\n"
+    "    replies.send_message(QueueUrl=os.environ['REPLY_URL'], MessageBody=reply)\n"
 )
 
 
@@ -262,4 +267,53 @@ def test_records_carry_message_attributes_in_lambdas_shape(nimbus_server: Nimbus
     plain = got["without"]
     assert plain["messageAttributes"] == {}
     assert "md5OfMessageAttributes" in plain and plain["md5OfMessageAttributes"] is None
+    assert eventually(lambda: depth(nimbus_server, url) == 0)
+
+
+def test_batching_window_gathers_a_trickle_into_one_batch(nimbus_server: NimbusServer) -> None:
+    url, replies = forwarding(
+        nimbus_server, "esm-window", BatchSize=10, MaximumBatchingWindowInSeconds=4
+    )
+    sqs = nimbus_server.client("sqs")
+    for n in range(5):  # over about 1.2 s, well inside the 4 s window
+        if n:
+            time.sleep(0.3)
+        sqs.send_message(QueueUrl=url, MessageBody=f"trickle {n}")
+    event = next_event(nimbus_server, replies)
+    assert [r["body"] for r in event["Records"]] == [f"trickle {n}" for n in range(5)]
+    assert eventually(lambda: depth(nimbus_server, url) == 0)
+
+
+def test_a_full_batch_does_not_wait_for_the_window(nimbus_server: NimbusServer) -> None:
+    url, replies = forwarding(
+        nimbus_server, "esm-full", BatchSize=10, MaximumBatchingWindowInSeconds=300
+    )
+    sqs = nimbus_server.client("sqs")
+    entries = [{"Id": str(n), "MessageBody": f"full {n}"} for n in range(10)]
+    assert not sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed")
+    sqs.send_message(QueueUrl=url, MessageBody="the eleventh")  # waits for a batch of its own
+    event = next_event(nimbus_server, replies, timeout=60)  # the window is 300 s
+    assert sorted(r["body"] for r in event["Records"]) == sorted(e["MessageBody"] for e in entries)
+
+
+def test_a_batch_stops_below_the_6_mb_payload_limit(nimbus_server: NimbusServer) -> None:
+    replies, _ = make_queue(nimbus_server, "esm-big-replies")
+    make_function(nimbus_server, "esm-big", FORWARD, {"REPLY_URL": replies})
+    url, arn = make_queue(nimbus_server, "esm-big-q")
+    sqs = nimbus_server.client("sqs")
+    body = "x" * 900_000
+    for n in range(7):  # 7 records of ~901 KB pass 6 MB; 6 fit
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes={
+            "n": {"DataType": "Number", "StringValue": str(n)}})  # fmt: skip
+    nimbus_server.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="esm-big", BatchSize=10,
+        MaximumBatchingWindowInSeconds=1,
+    )  # fmt: skip
+    events = [next_event(nimbus_server, replies), next_event(nimbus_server, replies)]
+    assert [len(e["Records"]) for e in events] == [6, 1]
+    assert all(e["eventBytes"] <= 6 * 1024 * 1024 for e in events)
+    assert events[0]["eventBytes"] > 5 * 1024 * 1024
+    numbers = [r["messageAttributes"]["n"]["stringValue"] for e in events for r in e["Records"]]
+    assert sorted(numbers) == [str(n) for n in range(7)]
+    assert {r["body"] for e in events for r in e["Records"]} == {"<900000 chars>"}
     assert eventually(lambda: depth(nimbus_server, url) == 0)

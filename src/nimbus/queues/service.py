@@ -134,13 +134,16 @@ class QueuesService(QueueRegistry):
         self,
         url: str,
         max_messages: int | None = None,
-        wait_seconds: int | None = None,
+        wait_seconds: float | None = None,
         visibility_timeout: int | None = None,
         attribute_names: Sequence[str] = (),
         message_attribute_names: Sequence[str] = (),
         attempt_id: str | None = None,
     ) -> list[ReceivedMessage]:
-        """Messages now, or (long polling) as soon as any arrive within the wait."""
+        """Messages now, or (long polling) as soon as any arrive within the wait.
+
+        The API passes whole seconds; in-process pollers may wait a fraction of one.
+        """
         queue = self._queue(url)
         limit = 1 if max_messages is None else max_messages
         _check_receive(limit, wait_seconds, visibility_timeout)
@@ -266,7 +269,7 @@ class QueuesService(QueueRegistry):
             await self.expire(self._clock())
 
 
-def _check_receive(limit: int, wait: int | None, visibility: int | None) -> None:
+def _check_receive(limit: int, wait: float | None, visibility: int | None) -> None:
     if not 1 <= limit <= 10:
         raise InvalidParameterValue(
             f"Value {limit} for parameter MaxNumberOfMessages is invalid. Reason: Must be "
