@@ -88,7 +88,7 @@ class Platform:
         self.fleets = FleetManager(
             self.queues, self.functions.invoke, settings.region,
             settings.mapping_maximum_concurrency, settings.scale_target_drain_seconds,
-            settings.scale_in_cooldown_seconds,
+            settings.scale_in_cooldown_seconds, settings.sync_payload_limit,
         )  # fmt: skip
         self.mappings.listeners.append(self.fleets.changed)
         self.metrics = MetricsRecorder(settings.metrics_retention_minutes, self.clock)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,19 @@ ECHO = (
 )
 
 
+FORWARD = (  # bodies over 1,000 characters are cut to "<n chars>" to fit in a reply
+    "import json, os, boto3\n"
+    "replies = boto3.client('sqs')\n"
+    "def handler(event, context):\n"
+    "    size = len(json.dumps(event))\n"
+    "    for record in event['Records']:\n"
+    "        if len(record['body']) > 1000:\n"
+    "            record['body'] = '<%d chars>' % len(record['body'])\n"
+    "    reply = json.dumps({'eventBytes': size, **event})\n"
+    "    replies.send_message(QueueUrl=os.environ['REPLY_URL'], MessageBody=reply)\n"
+)
+
+
 def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -38,12 +53,55 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
         time.sleep(0.2)
 
 
-def make_function(server: NimbusServer, name: str) -> str:
+def make_function(
+    server: NimbusServer, name: str, code: str = ECHO, env: dict[str, str] | None = None
+) -> str:
     reply = server.client("lambda").create_function(
         FunctionName=name, Runtime="python3.11", Role=ROLE, Handler="lambda_function.handler",
-        Code={"ZipFile": build_package({"lambda_function.py": ECHO})}, Timeout=10,
+        Code={"ZipFile": build_package({"lambda_function.py": code})}, Timeout=10,
+        Environment={"Variables": env or {}},
     )  # fmt: skip
     return str(reply["FunctionArn"])
+
+
+def forwarding(server: NimbusServer, name: str, **mapping: Any) -> tuple[str, str]:
+    """A queue mapped to a function that sends each event it gets to a reply queue.
+
+    Returns the (queue URL, reply queue URL); `next_event` long-polls the replies.
+    """
+    replies, _ = make_queue(server, f"{name}-replies")
+    make_function(server, name, FORWARD, {"REPLY_URL": replies})
+    url, arn = make_queue(server, f"{name}-q")
+    server.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=name, **mapping
+    )
+    return url, replies
+
+
+def next_event(server: NimbusServer, replies: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The next event a forwarding function got (long polls; fails after `timeout`)."""
+    sqs = server.client("sqs")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=replies, WaitTimeSeconds=20)
+        for message in got.get("Messages", []):
+            sqs.delete_message(QueueUrl=replies, ReceiptHandle=message["ReceiptHandle"])
+            event: dict[str, Any] = json.loads(message["Body"])
+            return event
+    pytest.fail(f"no event reached the function in {timeout} s")
+
+
+def attributes_md5(attrs: dict[str, dict[str, Any]]) -> str:
+    """SQS's MD5 of message attributes (the documented length-prefixed encoding)."""
+    out = b""
+    for name in sorted(attrs):
+        value = attrs[name]
+        binary = value["DataType"].startswith("Binary")
+        data = value["BinaryValue"] if binary else value["StringValue"].encode()
+        for part in (name.encode(), value["DataType"].encode()):
+            out += struct.pack(">I", len(part)) + part
+        out += (b"\x02" if binary else b"\x01") + struct.pack(">I", len(data)) + data
+    return hashlib.md5(out).hexdigest()
 
 
 def make_queue(server: NimbusServer, name: str, **attributes: str) -> tuple[str, str]:
@@ -178,3 +236,84 @@ def test_filter_criteria_drop_what_does_not_match(nimbus_server: NimbusServer) -
     assert eventually(lambda: depth(nimbus_server, url) == 0)
     bodies = [json.loads(r["body"])["kind"] for r in records(nimbus_server, "esm-filter")]
     assert bodies == ["keep", "keep"]
+
+
+def test_records_carry_message_attributes_in_lambdas_shape(nimbus_server: NimbusServer) -> None:
+    url, replies = forwarding(nimbus_server, "esm-attrs", BatchSize=1)
+    attributes = {
+        "City": {"DataType": "String", "StringValue": "Any City"},
+        "Price": {"DataType": "Number.float", "StringValue": "1.99"},
+        "Blob": {"DataType": "Binary", "BinaryValue": b"\x89PNG\x00"},
+    }
+    sqs = nimbus_server.client("sqs")
+    sent = sqs.send_message(QueueUrl=url, MessageBody="with", MessageAttributes=attributes)
+    sqs.send_message(QueueUrl=url, MessageBody="without")
+    got: dict[str, dict[str, Any]] = {}
+    while len(got) < 2:
+        for record in next_event(nimbus_server, replies)["Records"]:
+            got[record["body"]] = record
+    shaped = got["with"]
+    assert shaped["messageAttributes"] == {
+        "City": {"stringValue": "Any City", "stringListValues": [], "binaryListValues": [],
+                 "dataType": "String"},
+        "Price": {"stringValue": "1.99", "stringListValues": [], "binaryListValues": [],
+                  "dataType": "Number.float"},
+        "Blob": {"binaryValue": base64.b64encode(b"\x89PNG\x00").decode(),
+                 "stringListValues": [], "binaryListValues": [], "dataType": "Binary"},
+    }  # fmt: skip
+    assert shaped["md5OfMessageAttributes"] == attributes_md5(attributes)
+    assert shaped["md5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
+    assert shaped["md5OfBody"] == hashlib.md5(b"with").hexdigest()
+    plain = got["without"]
+    assert plain["messageAttributes"] == {}
+    assert "md5OfMessageAttributes" in plain and plain["md5OfMessageAttributes"] is None
+    assert eventually(lambda: depth(nimbus_server, url) == 0)
+
+
+def test_batching_window_gathers_a_trickle_into_one_batch(nimbus_server: NimbusServer) -> None:
+    url, replies = forwarding(
+        nimbus_server, "esm-window", BatchSize=10, MaximumBatchingWindowInSeconds=4
+    )
+    sqs = nimbus_server.client("sqs")
+    for n in range(5):  # over about 1.2 s, well inside the 4 s window
+        if n:
+            time.sleep(0.3)
+        sqs.send_message(QueueUrl=url, MessageBody=f"trickle {n}")
+    event = next_event(nimbus_server, replies)
+    assert [r["body"] for r in event["Records"]] == [f"trickle {n}" for n in range(5)]
+    assert eventually(lambda: depth(nimbus_server, url) == 0)
+
+
+def test_a_full_batch_does_not_wait_for_the_window(nimbus_server: NimbusServer) -> None:
+    url, replies = forwarding(
+        nimbus_server, "esm-full", BatchSize=10, MaximumBatchingWindowInSeconds=300
+    )
+    sqs = nimbus_server.client("sqs")
+    entries = [{"Id": str(n), "MessageBody": f"full {n}"} for n in range(10)]
+    assert not sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed")
+    sqs.send_message(QueueUrl=url, MessageBody="the eleventh")  # waits for a batch of its own
+    event = next_event(nimbus_server, replies, timeout=60)  # the window is 300 s
+    assert sorted(r["body"] for r in event["Records"]) == sorted(e["MessageBody"] for e in entries)
+
+
+def test_a_batch_stops_below_the_6_mb_payload_limit(nimbus_server: NimbusServer) -> None:
+    replies, _ = make_queue(nimbus_server, "esm-big-replies")
+    make_function(nimbus_server, "esm-big", FORWARD, {"REPLY_URL": replies})
+    url, arn = make_queue(nimbus_server, "esm-big-q")
+    sqs = nimbus_server.client("sqs")
+    body = "x" * 900_000
+    for n in range(7):  # 7 records of ~901 KB pass 6 MB; 6 fit
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes={
+            "n": {"DataType": "Number", "StringValue": str(n)}})  # fmt: skip
+    nimbus_server.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName="esm-big", BatchSize=10,
+        MaximumBatchingWindowInSeconds=1,
+    )  # fmt: skip
+    events = [next_event(nimbus_server, replies), next_event(nimbus_server, replies)]
+    assert [len(e["Records"]) for e in events] == [6, 1]
+    assert all(e["eventBytes"] <= 6 * 1024 * 1024 for e in events)
+    assert events[0]["eventBytes"] > 5 * 1024 * 1024
+    numbers = [r["messageAttributes"]["n"]["stringValue"] for e in events for r in e["Records"]]
+    assert sorted(numbers) == [str(n) for n in range(7)]
+    assert {r["body"] for e in events for r in e["Records"]} == {"<900000 chars>"}
+    assert eventually(lambda: depth(nimbus_server, url) == 0)

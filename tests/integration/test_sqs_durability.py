@@ -8,6 +8,7 @@ ids. Sends in flight at the kill may or may not survive; nothing here depends on
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import threading
@@ -203,3 +204,32 @@ def test_in_flight_messages_stay_invisible_through_kill_9(tmp_path: Path) -> Non
     assert visible_again_at - 0.5 <= first_back_at < visible_again_at + 10
     assert {mid: m["Body"] for mid, m in back.items()} == taken
     assert {m["Attributes"]["ApproximateReceiveCount"] for m in back.values()} == {"2"}
+
+
+def test_a_dead_letter_move_is_committed_before_the_receive_answers(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = start(data)
+    try:
+        sqs = server.client("sqs")
+        dlq = sqs.create_queue(QueueName="moved-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+        policy = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": 1}
+        source = sqs.create_queue(
+            QueueName="moved-src", Attributes={"RedrivePolicy": json.dumps(policy)}
+        )["QueueUrl"]
+        sent = sqs.send_message(QueueUrl=source, MessageBody="poison")["MessageId"]
+        assert "Messages" in sqs.receive_message(QueueUrl=source, VisibilityTimeout=0)
+        assert "Messages" not in sqs.receive_message(QueueUrl=source)  # moves it
+        _kill(server)  # at once: nothing after that answer may be needed for the move
+    finally:
+        stop(server)
+    with running_server(data) as restarted:
+        sqs = restarted.client("sqs")
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed"]  # fmt: skip
+        left = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=names)["Attributes"]
+        assert left == {name: "0" for name in names}
+        [moved] = sqs.receive_message(QueueUrl=dlq, AttributeNames=["All"])["Messages"]
+        assert (moved["MessageId"], moved["Body"]) == (sent, "poison")
+        assert moved["Attributes"]["ApproximateReceiveCount"] == "2"
+        assert moved["Attributes"]["DeadLetterQueueSourceArn"].endswith(":moved-src")

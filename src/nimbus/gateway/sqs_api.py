@@ -150,11 +150,12 @@ async def send_message(queues: QueuesService, params: Params, ctx: RequestContex
 
 
 async def send_message_batch(queues: QueuesService, params: Params, ctx: RequestContext) -> Params:
-    entries = {entry.id: entry for entry in map(_send_entry, params["Entries"])}
-    result = await queues.send_message_batch(params["QueueUrl"], list(entries.values()))
+    entries = [_send_entry(entry) for entry in params["Entries"]]
+    result = await queues.send_message_batch(params["QueueUrl"], entries)
+    by_id = {entry.id: entry for entry in entries}  # the service checked they are distinct
     successful = []
     for entry_id, sent in result.successful:
-        entry = entries[entry_id]
+        entry = by_id[entry_id]
         shape = _sent_shape(sent, entry.body, entry.attributes, entry.system_attributes)
         successful.append({"Id": entry_id, **shape})
     return {"Successful": successful, "Failed": _failed_shape(result)}

@@ -28,6 +28,8 @@ _CHOICES = {
 }
 _FREE_TEXT = ("KmsMasterKeyId", "Policy", "RedrivePolicy", "RedriveAllowPolicy")
 FIFO_ONLY = ("ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit")
+# Names a standard queue does not have at all: GetQueueAttributes on one rejects them.
+FIFO_NAMES = frozenset(("FifoQueue", *FIFO_ONLY))
 COMPUTED = (
     "QueueArn",
     "ApproximateNumberOfMessages",
@@ -98,7 +100,11 @@ def effective(attributes: Mapping[str, str]) -> dict[str, str]:
 
 
 def validate(attributes: Mapping[str, str], *, fifo: bool) -> dict[str, str]:
-    """Check every attribute of a create/set request; the normalised map, or an AWS error."""
+    """Check every attribute of a create/set request; the normalised map, or an AWS error.
+
+    A standard queue has no FIFO attributes: naming one (FifoQueue=false included) is
+    `InvalidAttributeName`, with AWS's recorded text for each.
+    """
     normalised = {name: _check(name, text, fifo=fifo) for name, text in attributes.items()}
     merged = {"DeduplicationScope": "queue"} | normalised
     if merged.get("FifoThroughputLimit") == "perMessageGroupId" and (
@@ -112,7 +118,8 @@ def validate(attributes: Mapping[str, str], *, fifo: bool) -> dict[str, str]:
 
 
 def _check(name: str, text: str, *, fifo: bool) -> str:
-    if name not in SETTABLE:
+    if name not in SETTABLE or (name == "FifoQueue" and not fifo):
+        # AWS rejects even FifoQueue=false: a standard queue has no FifoQueue attribute.
         raise InvalidAttributeName(f"Unknown Attribute {name}.")
     if not fifo and name in FIFO_ONLY:
         if name == "ContentBasedDeduplication":

@@ -276,7 +276,11 @@ class MessageEngine:
         return False
 
     def _dead_letter(self, source: Queue, target: Queue, message: Message, now: float) -> Statement:
-        """A copy of `message` in `target`: same id and sent time, receive count reset."""
+        """A copy of `message` in `target`: same id, body, attributes and sent time.
+
+        AWS keeps counting receives across queues (ApproximateReceiveCount is not reset, nor
+        ApproximateFirstReceiveTimestamp) and marks the copy with its source queue's ARN.
+        """
         moved = Message(
             seq=self._next_seq(now),
             message_id=message.message_id,
@@ -287,6 +291,8 @@ class MessageEngine:
             group_id=message.group_id,
             dedup_id=message.message_id if target.settings.fifo else message.dedup_id,
             source_arn=source.arn,
+            receive_count=message.receive_count,
+            first_receive_ms=message.first_receive_ms,
             visible_at=now,
         )
         target.index.add(moved, now)

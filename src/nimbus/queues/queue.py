@@ -88,9 +88,15 @@ class Queue:
 
     @staticmethod
     async def wait(signal: asyncio.Event, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for `signal`; False if it did not come."""
+        """Wait up to `timeout` seconds for `signal`; False if it did not come.
+
+        `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` swallows a cancellation
+        that arrives as the event is set (it returns the result instead), so a poller being
+        stopped just as a message came would go on polling (and its stop never end).
+        """
         try:
-            await asyncio.wait_for(signal.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await signal.wait()
         except TimeoutError:
             return False
         return True

@@ -58,8 +58,6 @@ class QueueRegistry:
         fifo = attributes.get("FifoQueue", "").lower() == "true"
         _check_name(name, fifo)
         given = attrs.validate(attributes, fifo=fifo)
-        if given.get("FifoQueue") == "false":
-            del given["FifoQueue"]
         existing = self._queues.get(name)
         if existing is not None:
             return _same_queue(existing, given)
@@ -104,7 +102,10 @@ class QueueRegistry:
     def get_queue_attributes(self, url: str, names: Sequence[str]) -> dict[str, str]:
         queue = self._queue(url)
         for name in names:
-            if name != "All" and name not in attrs.READABLE:
+            unknown = name not in attrs.READABLE or (
+                not queue.settings.fifo and name in attrs.FIFO_NAMES
+            )
+            if name != "All" and unknown:
                 raise InvalidAttributeName(f"Unknown Attribute {name}.")
         values = self._attribute_values(queue)
         if "All" in names:

@@ -46,7 +46,6 @@ from nimbus.queues.validation import validate_batch_entry_ids
 from nimbus.store.groupcommit import Statement
 
 SWEEP_INTERVAL_S = 60.0
-MAX_BATCH_BYTES = 1_048_576
 E = TypeVar("E", SendEntry, HandleEntry)
 R = TypeVar("R")
 
@@ -116,12 +115,14 @@ class QueuesService(QueueRegistry):
     async def send_message_batch(
         self, url: str, entries: Sequence[SendEntry]
     ) -> BatchResult[SentMessage]:
+        """Request errors (ids, count, total size over the largest message) refuse the whole
+        batch; an entry's own fault is its failure and the other entries are sent."""
         queue = self._queue(url)
         validate_batch_entry_ids([e.id for e in entries], "SendMessageBatchRequestEntry")
         total = sum(_entry_bytes(entry) for entry in entries)
-        if total > MAX_BATCH_BYTES:
+        if total > self._max_message_size:
             raise BatchRequestTooLong(
-                f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
+                f"Batch requests cannot be longer than {self._max_message_size} bytes. "
                 f"You have sent {total} bytes."
             )
         return await self._batch(
@@ -133,13 +134,16 @@ class QueuesService(QueueRegistry):
         self,
         url: str,
         max_messages: int | None = None,
-        wait_seconds: int | None = None,
+        wait_seconds: float | None = None,
         visibility_timeout: int | None = None,
         attribute_names: Sequence[str] = (),
         message_attribute_names: Sequence[str] = (),
         attempt_id: str | None = None,
     ) -> list[ReceivedMessage]:
-        """Messages now, or (long polling) as soon as any arrive within the wait."""
+        """Messages now, or (long polling) as soon as any arrive within the wait.
+
+        The API passes whole seconds; in-process pollers may wait a fraction of one.
+        """
         queue = self._queue(url)
         limit = 1 if max_messages is None else max_messages
         _check_receive(limit, wait_seconds, visibility_timeout)
@@ -265,7 +269,7 @@ class QueuesService(QueueRegistry):
             await self.expire(self._clock())
 
 
-def _check_receive(limit: int, wait: int | None, visibility: int | None) -> None:
+def _check_receive(limit: int, wait: float | None, visibility: int | None) -> None:
     if not 1 <= limit <= 10:
         raise InvalidParameterValue(
             f"Value {limit} for parameter MaxNumberOfMessages is invalid. Reason: Must be "

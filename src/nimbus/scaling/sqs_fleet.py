@@ -4,12 +4,22 @@ A fleet is a controller plus 0..N consumer tasks. Idle (no consumers), the contr
 in a long poll on the queue's notification (`QueuesService.wait_for_messages`), so an
 empty queue costs no CPU. When messages arrive it asks the `Scaler` how many consumers the
 backlog needs every `TICK_S`, starts them at once and lets surplus ones finish their batch
-and exit after the cooldown. Each consumer receives a batch (up to BatchSize, waiting up
-to MaximumBatchingWindowInSeconds), drops the messages the filters reject (deleted, as
-Lambda does), invokes the function synchronously with Lambda's SQS event, and deletes what
-succeeded: the whole batch, or all but the reported `batchItemFailures`. A failed batch is
-left to come back after the visibility timeout and, through the queue's redrive policy,
-to reach its dead-letter queue.
+and exit after the cooldown. Each consumer gathers a batch, drops the messages the filters
+reject (deleted, as Lambda does), invokes the function synchronously with Lambda's SQS
+event, and deletes what succeeded: the whole batch, or all but the reported
+`batchItemFailures`. A failed batch is left to come back after the visibility timeout and,
+through the queue's redrive policy, to reach its dead-letter queue.
+
+Gathering a batch. Without a batching window a consumer sends what one receive returns.
+With MaximumBatchingWindowInSeconds the window opens at the batch's first message and the
+consumer keeps long-polling (each receive returns as soon as a message arrives; nothing
+sleeps) until the batch holds BatchSize messages, the window has passed, or the next
+message would take the event past the synchronous payload limit (6 MB). Only one consumer
+of a fleet gathers under a window at a time, so a trickle of messages makes one batch, not
+one per consumer; invocations still overlap. A message that did not fit is carried into
+the same consumer's next batch (so a FIFO group's order holds); if the batch before it
+failed on a FIFO queue, carried messages are made visible again instead, behind the
+failed ones.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from nimbus.errors import NimbusError, TooManyRequests
 from nimbus.events.pattern import EventPattern
 from nimbus.functions.invoke import InvokeRequest, InvokeResult
 from nimbus.functions.mappings import EventSourceMapping
-from nimbus.queues.md5 import md5_of_body
+from nimbus.queues.md5 import md5_of_attributes, md5_of_body
 from nimbus.queues.model import HandleEntry, MessageAttribute, ReceivedMessage
 from nimbus.queues.service import QueuesService
 from nimbus.scaling.scaler import Decision, Observation, Scaler, ScalingPolicy
@@ -38,10 +48,58 @@ logger = logging.getLogger(__name__)
 TICK_S = 0.25
 IDLE_WAIT_S = 20.0  # one long poll per 20 s while the queue stays empty
 RECEIVE_WAIT_S = 1
+MAX_RECEIVE_WAIT_S = 20.0  # SQS's longest long poll
+MAX_RECEIVE = 10  # SQS's most messages per receive (and per delete or visibility batch)
 THROTTLE_BACKOFF_S = 0.5
 HISTORY = 2400  # decisions kept per mapping (10 minutes at one per tick)
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # Lambda's synchronous invocation payload
+_OPEN, _SEPARATOR, _CLOSE = b'{"Records": [', b", ", b"]}"  # json.dumps({"Records": [...]})
 
 Invoke = Callable[[InvokeRequest], Awaitable[InvokeResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One received message with the record Lambda's event carries for it, as JSON."""
+
+    message: ReceivedMessage
+    record: dict[str, Any]
+    encoded: bytes
+
+
+class Batch:
+    """The items of one invocation: at most `size`, and an event within `payload_limit`."""
+
+    def __init__(self, size: int, payload_limit: int) -> None:
+        self.items: list[Item] = []
+        self._size = size
+        self._room = payload_limit - len(_OPEN) - len(_CLOSE)
+        self._closed = False
+
+    @property
+    def full(self) -> bool:
+        """BatchSize reached, or a message did not fit in the payload."""
+        return self._closed or len(self.items) >= self._size
+
+    @property
+    def wanted(self) -> int:
+        return self._size - len(self.items)
+
+    def add(self, items: Sequence[Item]) -> list[Item]:
+        """Take `items` in order while they fit; the rest (to carry to a next batch)."""
+        for position, item in enumerate(items):
+            cost = len(item.encoded) + (len(_SEPARATOR) if self.items else 0)
+            if len(self.items) >= self._size or (self.items and cost > self._room):
+                self._closed = True
+                return list(items[position:])
+            self.items.append(item)  # a lone record always goes, whatever its size
+            self._room -= cost
+        return []
+
+    @staticmethod
+    def payload(items: Sequence[Item]) -> bytes:
+        """The event `{"Records": [...]}`, byte for byte what json.dumps would give."""
+        return _OPEN + _SEPARATOR.join(item.encoded for item in items) + _CLOSE
 
 
 @dataclass(frozen=True)
@@ -62,12 +120,15 @@ class QueueFleet:
         invoke: Invoke,
         policy: ScalingPolicy,
         region: str,
+        payload_limit: int = SYNC_PAYLOAD_LIMIT,
     ) -> None:
         self.mapping = mapping
         self._queues = queues
         self._invoke = invoke
         self._scaler = Scaler(policy)
         self._region = region
+        self._payload_limit = payload_limit
+        self._gathering = asyncio.Lock()  # one consumer gathers under a batching window
         self._patterns: list[EventPattern] = mapping.patterns()
         self._desired = 0
         self._consumers: set[asyncio.Task[None]] = set()
@@ -126,59 +187,82 @@ class QueueFleet:
     # -- one consumer --------------------------------------------------------------------------
 
     async def _consume(self, url: str, index: int) -> None:
+        carry: list[Item] = []
         try:
             while index < self._desired:
-                batch = await self._collect(url)
-                if batch:
-                    await self._process(url, batch)
+                batch, carry = await self._collect(url, index, carry)
+                if batch and not await self._process(url, batch) and carry and self.mapping.fifo:
+                    await self._release(url, carry)  # behind the failed ones, in order
+                    carry = []
+            await self._release(url, carry)
         except asyncio.CancelledError:
             raise
         except NimbusError as error:  # the queue was deleted under us, and the like
             logger.warning("mapping %s: consumer stopped: %s", self.mapping.uuid, error.message)
 
-    async def _collect(self, url: str) -> list[ReceivedMessage]:
-        """Up to BatchSize messages, waiting at most the batching window for a full batch."""
-        mapping = self.mapping
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + mapping.batching_window_s
-        batch: list[ReceivedMessage] = []
-        while len(batch) < mapping.batch_size:
-            remaining = deadline - loop.time()
-            wait = RECEIVE_WAIT_S if not batch else max(0, min(20, int(remaining)))
-            received = await self._queues.receive_message(
-                url, min(10, mapping.batch_size - len(batch)), wait_seconds=wait,
-                attribute_names=["All"], message_attribute_names=["All"],
-            )  # fmt: skip
-            batch += received
-            if not received and (not batch or remaining <= 0):
-                break
-            if remaining <= 0 and batch:
-                break
-        return batch
+    async def _collect(
+        self, url: str, index: int, carry: list[Item]
+    ) -> tuple[list[Item], list[Item]]:
+        """The next batch and what is carried past it (see the module's docstring)."""
+        if not self.mapping.batching_window_s:
+            return await self._gather(url, carry)
+        async with self._gathering:
+            if index >= self._desired:  # scaled in while waiting for its turn
+                return [], carry
+            return await self._gather(url, carry)
 
-    async def _process(self, url: str, batch: list[ReceivedMessage]) -> None:
+    async def _gather(self, url: str, carry: list[Item]) -> tuple[list[Item], list[Item]]:
+        mapping = self.mapping
+        batch = Batch(mapping.batch_size, self._payload_limit)
+        carry = batch.add(carry)
+        if not batch.items:
+            carry = batch.add(await self._receive(url, batch.wanted, RECEIVE_WAIT_S))
+            if not batch.items:
+                return [], carry
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + mapping.batching_window_s  # opens at the first message
+        while not batch.full and (remaining := deadline - loop.time()) > 0:
+            wait = min(remaining, MAX_RECEIVE_WAIT_S)
+            carry = batch.add(await self._receive(url, batch.wanted, wait))
+        return batch.items, carry
+
+    async def _receive(self, url: str, count: int, wait: float) -> list[Item]:
+        """Up to `count` messages (10 at most), long-polling up to `wait` seconds."""
+        received = await self._queues.receive_message(
+            url, min(MAX_RECEIVE, count), wait_seconds=wait,
+            attribute_names=["All"], message_attribute_names=["All"],
+        )  # fmt: skip
+        items = []
+        for message in received:
+            record = self._record(message)
+            items.append(Item(message, record, json.dumps(record).encode()))
+        return items
+
+    async def _process(self, url: str, batch: list[Item]) -> bool:
+        """Filter, invoke and delete what succeeded; True if nothing failed."""
         started = time.monotonic()
-        records = [self._record(message) for message in batch]
-        wanted = [r for r in records if self._passes(r)]
-        dropped = [r for r in records if r not in wanted]
+        wanted: list[Item] = []
+        dropped: list[Item] = []
+        for item in batch:
+            (wanted if self._passes(item.record) else dropped).append(item)
         if dropped:
             self.filtered += len(dropped)
             await self._delete(url, dropped)
         if not wanted:
-            return
-        payload = json.dumps({"Records": wanted}).encode()
-        request = InvokeRequest(function=self.mapping.function_arn, payload=payload)
+            return True
+        request = InvokeRequest(function=self.mapping.function_arn, payload=Batch.payload(wanted))
         try:
             result = await self._invoke(request)
         except TooManyRequests:
             await asyncio.sleep(THROTTLE_BACKOFF_S)  # the batch returns after its timeout
-            return
-        failed_ids = self._failures(result, wanted)
-        succeeded = [r for r in wanted if r["messageId"] not in failed_ids]
+            return False
+        failed_ids = self._failures(result, [item.record for item in wanted])
+        succeeded = [item for item in wanted if item.message.message_id not in failed_ids]
         self.failed += len(wanted) - len(succeeded)
         self.processed += len(succeeded)
         await self._delete(url, succeeded)
         self._scaler.observe_batch(len(batch), time.monotonic() - started)
+        return not failed_ids
 
     def _failures(self, result: InvokeResult, records: Sequence[dict[str, Any]]) -> set[str]:
         """The message ids to leave in the queue (Lambda's partial batch response rules)."""
@@ -199,11 +283,21 @@ class QueueFleet:
                 subject["body"] = body
         return any(pattern.matches(subject) for pattern in self._patterns)
 
-    async def _delete(self, url: str, records: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(records), 10):
-            chunk = records[start : start + 10]
-            entries = [HandleEntry(str(i), r["receiptHandle"]) for i, r in enumerate(chunk)]
+    async def _delete(self, url: str, items: Sequence[Item]) -> None:
+        for start in range(0, len(items), MAX_RECEIVE):
+            chunk = items[start : start + MAX_RECEIVE]
+            entries = [HandleEntry(str(i), it.message.receipt_handle) for i, it in enumerate(chunk)]
             await self._queues.delete_message_batch(url, entries)
+
+    async def _release(self, url: str, items: Sequence[Item]) -> None:
+        """Make received messages visible again at once (they were not sent)."""
+        for start in range(0, len(items), MAX_RECEIVE):
+            chunk = items[start : start + MAX_RECEIVE]
+            entries = [
+                HandleEntry(str(i), item.message.receipt_handle, visibility_timeout=0)
+                for i, item in enumerate(chunk)
+            ]
+            await self._queues.change_message_visibility_batch(url, entries)
 
     def _record(self, message: ReceivedMessage) -> dict[str, Any]:
         return {
@@ -214,6 +308,7 @@ class QueueFleet:
             "messageAttributes": {
                 name: _attribute(value) for name, value in message.message_attributes.items()
             },
+            "md5OfMessageAttributes": md5_of_attributes(message.message_attributes),  # or null
             "md5OfBody": md5_of_body(message.body),
             "eventSource": "aws:sqs",
             "eventSourceARN": self.mapping.event_source_arn,
@@ -268,10 +363,12 @@ class FleetManager:
         default_maximum: int,
         target_drain_s: float,
         scale_in_cooldown_s: float,
+        payload_limit: int = SYNC_PAYLOAD_LIMIT,
     ) -> None:
         self._queues = queues
         self._invoke = invoke
         self._region = region
+        self._payload_limit = payload_limit  # the invoker's synchronous payload limit
         self._default_maximum = default_maximum
         self._target_drain_s = target_drain_s
         self._cooldown_s = scale_in_cooldown_s
@@ -303,8 +400,9 @@ class FleetManager:
             return
         if fleet is None:
             fleet = self._fleets[mapping.uuid] = QueueFleet(
-                mapping, self._queues, self._invoke, self.policy(mapping), self._region
-            )
+                mapping, self._queues, self._invoke, self.policy(mapping), self._region,
+                self._payload_limit,
+            )  # fmt: skip
             fleet.start()
         else:
             fleet.reconfigure(mapping, self.policy(mapping))

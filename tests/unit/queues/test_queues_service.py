@@ -14,9 +14,11 @@ import pytest
 from nimbus.queues import HandleEntry, MessageAttribute, QueuesService, SendEntry
 from nimbus.queues.errors import (
     BatchEntryIdsNotDistinct,
+    BatchRequestTooLong,
     EmptyBatchRequest,
     InvalidAttributeName,
     InvalidAttributeValue,
+    InvalidBatchEntryId,
     InvalidParameterValue,
     MessageNotInflight,
     MissingParameter,
@@ -104,6 +106,40 @@ def test_attribute_validation_texts(tmp_path: Path) -> None:
             await s.set_queue_attributes(fifo, {"FifoQueue": "false"})
         with pytest.raises(InvalidAttributeName):
             s.get_queue_attributes(url, ["Nope"])
+
+    scenario(db(tmp_path), body)
+
+
+def test_a_standard_queue_has_no_fifo_attributes(tmp_path: Path) -> None:
+    fifo_only = {
+        "ContentBasedDeduplication": ("true", "Unknown Attribute ContentBasedDeduplication."),
+        "DeduplicationScope": ("queue", "You can specify the DeduplicationScope only when "
+                               "FifoQueue is set to true."),
+        "FifoThroughputLimit": ("perQueue", "You can specify the FifoThroughputLimit only when "
+                                "FifoQueue is set to true."),
+    }  # fmt: skip
+
+    async def body(s: QueuesService, _: FakeClock) -> None:
+        with pytest.raises(InvalidAttributeName, match=r"^Unknown Attribute FifoQueue\.$"):
+            await s.create_queue("std", {"FifoQueue": "false"}, {})
+        url = await s.create_queue("std", {}, {})
+        fifo = await s.create_queue("f.fifo", {"FifoQueue": "true"}, {})
+        for name, (value, text) in fifo_only.items():
+            for call in (
+                s.create_queue("std", {name: value}, {}),
+                s.set_queue_attributes(url, {name: value}),
+            ):
+                with pytest.raises(InvalidAttributeName) as caught:
+                    await call
+                assert caught.value.message == text
+            await s.set_queue_attributes(fifo, {name: value})
+        for name in ("FifoQueue", *fifo_only):
+            with pytest.raises(InvalidAttributeName, match=f"^Unknown Attribute {name}\\.$"):
+                s.get_queue_attributes(url, ["VisibilityTimeout", name])
+            assert name in s.get_queue_attributes(fifo, [name])
+        assert "FifoQueue" not in s.get_queue_attributes(url, ["All"])
+        with pytest.raises(InvalidAttributeName, match="Unknown Attribute QueueArn"):
+            await s.set_queue_attributes(url, {"QueueArn": "arn:aws:sqs:us-east-1:1:x"})
 
     scenario(db(tmp_path), body)
 
@@ -261,6 +297,13 @@ def test_batches_report_entry_failures(tmp_path: Path) -> None:
             await s.send_message_batch(url, [SendEntry(f"e{i}", "x") for i in range(11)])
         with pytest.raises(BatchEntryIdsNotDistinct):
             await s.send_message_batch(url, [SendEntry("a", "x"), SendEntry("a", "y")])
+        with pytest.raises(InvalidBatchEntryId):
+            await s.send_message_batch(url, [SendEntry("a.b", "x")])
+        attrs = {"k": MessageAttribute("String", "v")}  # 8 bytes toward the total
+        halves = [SendEntry("p", "x" * 524_288), SendEntry("q", "x" * 524_280, attributes=attrs)]
+        with pytest.raises(BatchRequestTooLong, match="You have sent 1048577 bytes"):
+            await s.send_message_batch(url, [*halves, SendEntry("r", "x")])
+        assert s.stats(url).visible == 1  # nothing of a refused batch
         [message] = await s.receive_message(url, 10)
         deleted = await s.delete_message_batch(
             url, [HandleEntry("d", message.receipt_handle), HandleEntry("bad", "zzz")]
@@ -343,6 +386,26 @@ def test_fifo_dedup_needs_an_id_and_scope_per_group(tmp_path: Path) -> None:
     scenario(db(tmp_path), body)
 
 
+def test_fifo_batch_entries_fail_on_their_own(tmp_path: Path) -> None:
+    async def body(s: QueuesService, _: FakeClock) -> None:
+        url = await s.create_queue("f.fifo", {"FifoQueue": "true"}, {})
+        result = await s.send_message_batch(url, [
+            SendEntry("nogroup", "a", dedup_id="1"),
+            SendEntry("nodedup", "b", group_id="g"),
+            SendEntry("delayed", "c", delay_seconds=2, group_id="g", dedup_id="3"),
+            SendEntry("zero", "d", delay_seconds=0, group_id="g", dedup_id="4"),
+        ])  # fmt: skip
+        assert [entry_id for entry_id, _ in result.successful] == ["zero"]
+        codes = {f.id: (f.code, f.message[:30]) for f in result.failed}
+        assert codes == {
+            "nogroup": ("InvalidParameterValue", "The request must contain the p"),
+            "nodedup": ("InvalidParameterValue", "The queue should either have C"),
+            "delayed": ("InvalidParameterValue", "Value 2 for parameter DelaySec"),
+        }
+
+    scenario(db(tmp_path), body)
+
+
 def test_fifo_receive_attempt_id_replays(tmp_path: Path) -> None:
     async def body(s: QueuesService, _: FakeClock) -> None:
         url = await s.create_queue("f.fifo", {"FifoQueue": "true"}, {})
@@ -362,18 +425,31 @@ def test_redrive_moves_after_max_receive_count(tmp_path: Path) -> None:
         src = await s.create_queue(
             "src", {"RedrivePolicy": json.dumps(policy), "VisibilityTimeout": "5"}, {}
         )
-        sent = await s.send_message(src, "poison")
+        attrs = {"k": MessageAttribute("String", "v")}
+        sent = await s.send_message(src, "poison", attributes=attrs)
         sent_at = int(clock.now * 1000)
-        for _ in range(2):
+        first_receive = int((clock.now + 1) * 1000)
+        for count in (1, 2):
             clock.now += 1
-            assert len(await s.receive_message(src)) == 1
+            [delivered] = await s.receive_message(src, attribute_names=["All"])
+            assert delivered.attributes["ApproximateReceiveCount"] == str(count)
+            assert "DeadLetterQueueSourceArn" not in delivered.attributes
             clock.now += 5
-        assert await s.receive_message(src) == []
-        [moved] = await s.receive_message(dlq, attribute_names=["All"])
-        assert moved.message_id == sent.message_id
+        assert s.stats(dlq).visible == 0  # received maxReceiveCount times: not moved yet
+        assert await s.receive_message(src) == []  # the next attempt moves it
+        assert s.stats(src).visible + s.stats(src).in_flight == 0
+        [moved] = await s.receive_message(
+            dlq, attribute_names=["All"], message_attribute_names=["All"], visibility_timeout=0
+        )
+        assert (moved.message_id, moved.body, moved.message_attributes) == (
+            sent.message_id, "poison", attrs,
+        )  # fmt: skip
         assert moved.attributes["DeadLetterQueueSourceArn"] == s.queue_arn(src)
         assert moved.attributes["SentTimestamp"] == str(sent_at)
-        assert moved.attributes["ApproximateReceiveCount"] == "1"
+        assert moved.attributes["ApproximateReceiveCount"] == "3"  # not reset by the move
+        assert moved.attributes["ApproximateFirstReceiveTimestamp"] == str(first_receive)
+        [again] = await s.receive_message(dlq, attribute_names=["DeadLetterQueueSourceArn"])
+        assert again.attributes == {"DeadLetterQueueSourceArn": s.queue_arn(src)}
         assert s.list_dead_letter_source_queues(dlq) == ([src], None)
 
     scenario(db(tmp_path), body)
