@@ -77,7 +77,12 @@ class Platform:
             settings.max_message_size, self.clock,
         )  # fmt: skip
         self.mappings = MappingRegistry(
-            self.store, self.registry, self._queue_exists, settings.region, settings.account_id
+            self.store,
+            self.registry,
+            self._queue_exists,
+            settings.region,
+            settings.account_id,
+            self.clock,
         )
         self.functions = FunctionsService(
             self.registry, self.invoker, self.limiter, self.executor, self.code,
@@ -88,7 +93,7 @@ class Platform:
         self.fleets = FleetManager(
             self.queues, self.functions.invoke, settings.region,
             settings.mapping_maximum_concurrency, settings.scale_target_drain_seconds,
-            settings.scale_in_cooldown_seconds, settings.sync_payload_limit,
+            settings.scale_in_cooldown_seconds, settings.sync_payload_limit, self.clock,
         )  # fmt: skip
         self.mappings.listeners.append(self.fleets.changed)
         self.metrics = MetricsRecorder(settings.metrics_retention_minutes, self.clock)

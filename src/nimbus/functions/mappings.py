@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nimbus.arn import resolve_function_ref
+from nimbus.clock import Clock
 from nimbus.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
 from nimbus.events.pattern import EventPattern, PatternError, compile_pattern
 from nimbus.functions.registry import FunctionRegistry
@@ -88,7 +89,9 @@ class MappingRegistry:
         queue_exists: Callable[[str], bool],
         region: str,
         account: str,
+        clock: Clock = time.time,
     ) -> None:
+        self._clock = clock
         self._store = store
         self._functions = functions
         self._queue_exists = queue_exists
@@ -127,7 +130,7 @@ class MappingRegistry:
             filters=(),
             report_item_failures=False,
             maximum_concurrency=None,
-            last_modified=time.time(),
+            last_modified=self._clock(),
             state="Enabled",
         )
         mapping = self._apply(mapping, changes)
@@ -179,7 +182,7 @@ class MappingRegistry:
         return config.name, config.qualified_arn if ref.qualifier else config.arn
 
     def _apply(self, mapping: EventSourceMapping, changes: MappingChanges) -> EventSourceMapping:
-        values: dict[str, Any] = {"last_modified": time.time()}
+        values: dict[str, Any] = {"last_modified": self._clock()}
         if changes.function is not None:
             values["function_name"], values["function_arn"] = self._function(changes.function)
         if changes.enabled is not None:

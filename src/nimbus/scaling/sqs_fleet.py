@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nimbus.clock import Clock
 from nimbus.errors import NimbusError, TooManyRequests
 from nimbus.events.pattern import EventPattern
 from nimbus.functions.invoke import InvokeRequest, InvokeResult
@@ -121,7 +122,9 @@ class QueueFleet:
         policy: ScalingPolicy,
         region: str,
         payload_limit: int = SYNC_PAYLOAD_LIMIT,
+        clock: Clock = time.time,
     ) -> None:
+        self._clock = clock
         self.mapping = mapping
         self._queues = queues
         self._invoke = invoke
@@ -169,7 +172,7 @@ class QueueFleet:
             if not self._consumers and not await self._queues.wait_for_messages(url, IDLE_WAIT_S):
                 continue
             stats = self._queues.stats(url)
-            observation = Observation(time.time(), stats.visible, stats.in_flight,
+            observation = Observation(self._clock(), stats.visible, stats.in_flight,
                                       stats.oldest_age_s)  # fmt: skip
             decision = self._scaler.decide(observation, len(self._consumers))
             self.decisions.append(decision)
@@ -364,7 +367,9 @@ class FleetManager:
         target_drain_s: float,
         scale_in_cooldown_s: float,
         payload_limit: int = SYNC_PAYLOAD_LIMIT,
+        clock: Clock = time.time,
     ) -> None:
+        self._clock = clock
         self._queues = queues
         self._invoke = invoke
         self._region = region
@@ -401,7 +406,7 @@ class FleetManager:
         if fleet is None:
             fleet = self._fleets[mapping.uuid] = QueueFleet(
                 mapping, self._queues, self._invoke, self.policy(mapping), self._region,
-                self._payload_limit,
+                self._payload_limit, self._clock,
             )  # fmt: skip
             fleet.start()
         else:
