@@ -101,7 +101,8 @@ class Platform:
         self.logs = LogsService(
             self.log_store, settings.region, settings.account_id, settings.log_retention_days
         )
-        self.ledger = UsageLedger(data / "usage.db")
+        sync_s = settings.usage_sync_interval_ms / 1000
+        self.ledger = UsageLedger(data / "usage.db", sync_interval_s=sync_s)
         self.prices = PriceList.from_settings(settings)
         if settings.telemetry:
             self.invoker.observer = InvocationTelemetry(self.log_store, self.metrics, self.ledger)

@@ -67,6 +67,9 @@ class Settings:
     telemetry: bool = True
     log_retention_days: int = 30
     metrics_retention_minutes: int = 1440
+    # Usage records reach the OS before the invocation is answered (a server crash loses
+    # none) and the disk within this window (a machine crash loses at most it); 0: fsync each
+    usage_sync_interval_ms: int = 100
 
     # The platform's wall clock, shifted (rehearse a month's end; tests at a boundary)
     clock_offset_seconds: float = 0.0

@@ -8,6 +8,11 @@ Exactly once. `request_id` is the primary key and rows are inserted with INSERT 
 so recording an invocation twice (a retry, a replay after a crash) bills it once.
 
 Reads see every committed transaction, hence every record whose `record` call has returned.
+
+Durability (Settings.usage_sync_interval_ms). With an interval, a record is written to the
+operating system before `record` returns, so a crash of the server loses none, and fsynced
+within the interval, so a crash of the machine loses at most that window; 0 fsyncs every
+commit before returning.
 """
 
 from __future__ import annotations
@@ -58,10 +63,13 @@ _END_OF_TIME_MS = 2**63 - 1
 class UsageLedger:
     """Usage records in their own SQLite file (WAL, synchronous=FULL), group-committed."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout_s: float = 5.0, sync_interval_s: float | None = None
+    ) -> None:
         self._store = GroupCommitter(
-            path, SCHEMA, name="usage ledger", busy_timeout_s=busy_timeout_s
-        )
+            path, SCHEMA, name="usage ledger", busy_timeout_s=busy_timeout_s,
+            sync_interval_s=sync_interval_s,
+        )  # fmt: skip
 
     @property
     def commits(self) -> int:
@@ -69,7 +77,7 @@ class UsageLedger:
         return self._store.commits
 
     async def record(self, usage: UsageRecord) -> None:
-        """Return once `usage` is durably committed; raise if that commit failed.
+        """Return once `usage` is committed (see Durability); raise if that commit failed.
 
         A caller cancelled while waiting does not withdraw the record: it is committed all
         the same, since the invocation it describes did run.

@@ -11,15 +11,22 @@ If a batch fails, each of its units is retried in its own transaction, so one ba
 fails only its own caller, and never silently: the caller gets a `ServiceError`.
 
 Reads use their own connection; in WAL mode they see every committed transaction.
+
+`sync_interval_s` trades the fsync per commit for one fsync at most that long after a
+commit (synchronous=NORMAL; the writer thread syncs the WAL). A commit has still been
+written to the operating system before its caller returns, so a crash of the process
+(kill -9) loses nothing; only a crash of the machine can lose the last interval.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +47,22 @@ class _Unit:
 class GroupCommitter:
     """One SQLite file (WAL, synchronous=FULL) written by one thread in group commits."""
 
-    def __init__(self, path: Path, schema: str, *, name: str, busy_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        schema: str,
+        *,
+        name: str,
+        busy_timeout_s: float = 5.0,
+        sync_interval_s: float | None = None,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._name = name
-        self._writer_db = connect(path, busy_timeout_s)
+        self._wal = path.with_name(path.name + "-wal")
+        self._sync_interval_s = sync_interval_s or None
+        self._unsynced_since: float | None = None
+        synchronous = "FULL" if self._sync_interval_s is None else "NORMAL"
+        self._writer_db = connect(path, busy_timeout_s, synchronous)
         self._writer_db.executescript(schema)
         self._reader_db = connect(path, busy_timeout_s)
         self._read_lock = threading.Lock()
@@ -96,10 +115,15 @@ class GroupCommitter:
             batch, stop = self._take()
             if batch:
                 self._commit(batch)
+            self._sync_if_due(force=stop)
 
     def _take(self) -> tuple[list[_Unit], bool]:
-        """Block for one unit, then take all that are queued; True once closed."""
-        item = self._queue.get()
+        """Block for one unit (or until a sync is due), then take all that are queued;
+        True once closed."""
+        try:
+            item = self._queue.get(timeout=self._until_sync())
+        except queue.Empty:
+            return [], False
         batch: list[_Unit] = []
         while item is not None:
             batch.append(item)
@@ -122,7 +146,26 @@ class GroupCommitter:
             _settle(batch, failure)
             return
         self._commits += 1
+        if self._sync_interval_s is not None and self._unsynced_since is None:
+            self._unsynced_since = time.monotonic()
         _settle(batch, None)
+
+    def _until_sync(self) -> float | None:
+        if self._unsynced_since is None or self._sync_interval_s is None:
+            return None
+        return max(0.0, self._unsynced_since + self._sync_interval_s - time.monotonic())
+
+    def _sync_if_due(self, force: bool) -> None:
+        due = self._until_sync()
+        if due is None or (due > 0 and not force):
+            return
+        with contextlib.suppress(FileNotFoundError):  # checkpointed away: already on disk
+            fd = os.open(self._wal, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self._unsynced_since = None
 
     def _transaction(self, batch: list[_Unit]) -> None:
         db = self._writer_db
@@ -137,13 +180,15 @@ class GroupCommitter:
             raise
 
 
-def connect(path: Path, busy_timeout_s: float = 5.0) -> sqlite3.Connection:
-    """A connection in autocommit mode on a WAL file with fsync on every commit."""
+def connect(
+    path: Path, busy_timeout_s: float = 5.0, synchronous: str = "FULL"
+) -> sqlite3.Connection:
+    """A connection in autocommit mode on a WAL file (FULL: fsync on every commit)."""
     db = sqlite3.connect(
         path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
     )
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
+    db.execute(f"PRAGMA synchronous={synchronous}")
     return db
 
 
