@@ -42,6 +42,7 @@ class EnvironmentFactory:
         self._run_dir = run_dir
         self._hidden = [str(path) for path in hidden_dirs]
         self._lib_dirs = lib_dirs
+        self._keep_dirs = self._covered_runtime_dirs()  # fixed paths: resolved once
         self._uid = sandbox_uid
         self._gid = sandbox_gid
         self._cgroups = CgroupManager(caps, cgroup_parent)
@@ -109,7 +110,7 @@ class EnvironmentFactory:
             "mount_namespace": isolated,
             "code_dir": str(spec.code_dir),
             "hide_dirs": self._hidden if isolated else [],
-            "keep_dirs": self._covered_runtime_dirs() if isolated else [],
+            "keep_dirs": self._keep_dirs if isolated else [],
             "tmp_dir": "/tmp",
             "tmp_size_mb": spec.ephemeral_mb,
             "fallback_tmp": str(tmp),
