@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
+from sqs_md5 import attributes_md5
 
 from nimbus.packaging import build_package
 
@@ -89,19 +89,6 @@ def next_event(server: NimbusServer, replies: str, timeout: float = 60.0) -> dic
             event: dict[str, Any] = json.loads(message["Body"])
             return event
     pytest.fail(f"no event reached the function in {timeout} s")
-
-
-def attributes_md5(attrs: dict[str, dict[str, Any]]) -> str:
-    """SQS's MD5 of message attributes (the documented length-prefixed encoding)."""
-    out = b""
-    for name in sorted(attrs):
-        value = attrs[name]
-        binary = value["DataType"].startswith("Binary")
-        data = value["BinaryValue"] if binary else value["StringValue"].encode()
-        for part in (name.encode(), value["DataType"].encode()):
-            out += struct.pack(">I", len(part)) + part
-        out += (b"\x02" if binary else b"\x01") + struct.pack(">I", len(data)) + data
-    return hashlib.md5(out).hexdigest()
 
 
 def make_queue(server: NimbusServer, name: str, **attributes: str) -> tuple[str, str]:

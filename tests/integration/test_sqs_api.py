@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import struct
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from sqs_md5 import attributes_md5, md5
 
 
 def aws(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
@@ -36,23 +35,6 @@ def error_of(call: Callable[..., Any], **params: Any) -> dict[str, Any]:
         call(**params)
     response: dict[str, Any] = info.value.response
     return {**response["Error"], "Status": response["ResponseMetadata"]["HTTPStatusCode"]}
-
-
-def md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
-
-
-def attributes_md5(attrs: Mapping[str, Mapping[str, Any]]) -> str:
-    """What the Java SDK checks: the documented length-prefixed encoding, written here anew."""
-    out = b""
-    for name in sorted(attrs):
-        value = attrs[name]
-        binary = value["DataType"].startswith("Binary")
-        data = value["BinaryValue"] if binary else value["StringValue"].encode()
-        for part in (name.encode(), value["DataType"].encode()):
-            out += struct.pack(">I", len(part)) + part
-        out += (b"\x02" if binary else b"\x01") + struct.pack(">I", len(data)) + data
-    return md5(out)
 
 
 ATTRS = {
