@@ -71,6 +71,10 @@ class Settings:
     # none) and the disk within this window (a machine crash loses at most it); 0: fsync each
     usage_sync_interval_ms: int = 100
 
+    # Lets a scraper (Prometheus' `authorization: {credentials: ...}`) read the operator
+    # endpoints under /_nimbus without signing; empty: only SigV4 (or a loopback bind)
+    metrics_bearer_token: str = ""
+
     # The platform's wall clock, shifted (rehearse a month's end; tests at a boundary)
     clock_offset_seconds: float = 0.0
 

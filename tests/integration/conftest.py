@@ -13,6 +13,7 @@ month's end; tests compute their expectations from the server's answers, not tod
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -46,6 +47,7 @@ class NimbusServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     clock_offset: float = 0.0
+    root: Mapping[str, str] = dataclasses.field(default_factory=lambda: CREDENTIALS)
 
     def now(self) -> float:
         """The server's clock (epoch seconds): what expectations about its times use."""
@@ -53,16 +55,16 @@ class NimbusServer:
 
     @property
     def credentials(self) -> Mapping[str, str]:
-        return CREDENTIALS
+        return self.root
 
     @property
     def cli_env(self) -> dict[str, str]:
         """Environment variables that point the `nimbus` client commands here."""
         return {
             "NIMBUS_ENDPOINT": self.endpoint,
-            "AWS_ACCESS_KEY_ID": CREDENTIALS["access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["secret_access_key"],
-            "AWS_REGION": CREDENTIALS["region"],
+            "AWS_ACCESS_KEY_ID": self.root["access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": self.root["secret_access_key"],
+            "AWS_REGION": self.root["region"],
         }
 
     def client(self, service: str, **config: Any) -> Any:
@@ -71,9 +73,9 @@ class NimbusServer:
         return boto3.session.Session().client(
             service,
             endpoint_url=self.endpoint,
-            aws_access_key_id=CREDENTIALS["access_key_id"],
-            aws_secret_access_key=CREDENTIALS["secret_access_key"],
-            region_name=CREDENTIALS["region"],
+            aws_access_key_id=self.root["access_key_id"],
+            aws_secret_access_key=self.root["secret_access_key"],
+            region_name=self.root["region"],
             config=Config(**{**settings, **config}),
         )
 
@@ -94,19 +96,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _spawn(
-    data_dir: Path, port: int, env: Mapping[str, str], log_path: Path, python: str
-) -> NimbusServer:
-    command = [python, "-m", "nimbus", "server", "--host", "127.0.0.1"]
+@dataclass(frozen=True)
+class Launch:
+    """How to start a server: interpreter, extra environment, bind address, root keys."""
+
+    python: str = sys.executable
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    host: str = "127.0.0.1"  # clients connect on loopback whatever the bind address
+    root: Mapping[str, str] = dataclasses.field(default_factory=lambda: CREDENTIALS)
+
+
+def _spawn(data_dir: Path, port: int, log_path: Path, launch: Launch) -> NimbusServer:
+    command = [launch.python, "-m", "nimbus", "server", "--host", launch.host]
     command += ["--port", str(port), "--data-dir", str(data_dir)]
     clock = _clock_at(os.environ.get("NIMBUS_TEST_CLOCK_AT"))
     child_env = {
         **os.environ,
-        "NIMBUS_ROOT_ACCESS_KEY_ID": CREDENTIALS["access_key_id"],
-        "NIMBUS_ROOT_SECRET_ACCESS_KEY": CREDENTIALS["secret_access_key"],
-        "NIMBUS_REGION": CREDENTIALS["region"],
+        "NIMBUS_ROOT_ACCESS_KEY_ID": launch.root["access_key_id"],
+        "NIMBUS_ROOT_SECRET_ACCESS_KEY": launch.root["secret_access_key"],
+        "NIMBUS_REGION": launch.root["region"],
         **clock,
-        **env,
+        **launch.env,
     }
     with log_path.open("ab") as log:
         # Its own session, so teardown can kill everything it started and nothing else.
@@ -114,7 +124,8 @@ def _spawn(
             command, stdout=log, stderr=subprocess.STDOUT, env=child_env, start_new_session=True
         )
     offset = float(child_env.get("NIMBUS_CLOCK_OFFSET_SECONDS", "0"))
-    return NimbusServer(f"http://127.0.0.1:{port}", data_dir, process, log_path, offset)
+    endpoint = f"http://127.0.0.1:{port}"
+    return NimbusServer(endpoint, data_dir, process, log_path, offset, launch.root)
 
 
 def _clock_at(instant: str | None) -> dict[str, str]:
@@ -146,13 +157,17 @@ def _wait_until_healthy(server: NimbusServer) -> bool:
 
 
 def start(
-    data_dir: Path, env: Mapping[str, str] | None = None, python: str = sys.executable
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    python: str = sys.executable,
+    launch: Launch | None = None,
 ) -> NimbusServer:
     """Start a server (run by `python`) on a free port and wait for /_nimbus/health."""
+    launch = launch or Launch(python, env or {})
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}.server.log"
     for _ in range(START_ATTEMPTS):
-        server = _spawn(data_dir, free_port(), env or {}, log_path, python)
+        server = _spawn(data_dir, free_port(), log_path, launch)
         if _wait_until_healthy(server):
             return server
         if "address already in use" not in server.log().lower():
@@ -173,9 +188,12 @@ def stop(server: NimbusServer) -> None:
 
 @contextmanager
 def running_server(
-    data_dir: Path, env: Mapping[str, str] | None = None, python: str = sys.executable
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    python: str = sys.executable,
+    launch: Launch | None = None,
 ) -> Iterator[NimbusServer]:
-    server = start(data_dir, env, python)
+    server = start(data_dir, env, python, launch)
     try:
         yield server
     finally:

@@ -8,19 +8,23 @@ AWS error reply, a server that is not running, a bad parameter) become one
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 import boto3
 import click
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -30,9 +34,14 @@ from botocore.exceptions import (
     WaiterError,
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:7800"
 DEFAULT_CREDENTIAL = "test"
 DEFAULT_REGION = "us-east-1"
+# The service name the CLI signs its /_nimbus requests for (the server accepts any).
+OPERATOR_SERVICE = "nimbus"
 CONNECT_TIMEOUT_SECONDS = 5
 # A synchronous invoke may legitimately run for Lambda's maximum of 900 s.
 READ_TIMEOUT_SECONDS = 960
@@ -92,11 +101,12 @@ class Connection:
         return self.client("lambda")
 
     def get_json(self, path: str) -> Any:
-        """GET a platform endpoint (`/_nimbus/...`) and decode its JSON body."""
+        """GET a platform endpoint (`/_nimbus/...`), SigV4-signed, and decode its JSON body."""
         check_endpoint(self.endpoint)
         url = self.endpoint + path
+        request = urllib.request.Request(url, headers=self.signed_headers("GET", url))
         try:
-            with urllib.request.urlopen(url, timeout=CONNECT_TIMEOUT_SECONDS) as reply:
+            with urllib.request.urlopen(request, timeout=CONNECT_TIMEOUT_SECONDS) as reply:
                 body = reply.read()
         except urllib.error.HTTPError as exc:
             raise CliError(_http_error(url, exc)) from None
@@ -106,6 +116,18 @@ class Connection:
             return json.loads(body)
         except ValueError:
             raise CliError(f"{url} did not answer with JSON: is it nimbus?") from None
+
+    def signed_headers(self, method: str, url: str) -> dict[str, str]:
+        """The headers that sign a bodiless request with our credentials (service `nimbus`)."""
+        creds = self.credentials
+        request = AWSRequest(method=method, url=url)
+        signer = SigV4Auth(
+            BotoCredentials(creds.access_key_id, creds.secret_access_key, creds.session_token),
+            OPERATOR_SERVICE,
+            creds.region,
+        )
+        signer.add_auth(request)
+        return dict(request.headers.items())
 
     def unreachable(self) -> CliError:
         return CliError(f"cannot reach nimbus at {self.endpoint}: is the server running?")
@@ -152,4 +174,45 @@ def check_endpoint(endpoint: str) -> None:
         raise CliError(f"invalid endpoint {endpoint!r}: expected http://HOST:PORT")
 
 
-pass_connection = click.make_pass_decorator(Connection)
+ENDPOINT_VARIABLES = ("NIMBUS_ENDPOINT", "AWS_ENDPOINT_URL")
+_ENDPOINT_KEY = "nimbus.endpoint"
+
+
+def resolve_endpoint(explicit: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The flag, else NIMBUS_ENDPOINT, else AWS_ENDPOINT_URL, else the local default."""
+    env = os.environ if environ is None else environ
+    for candidate in (explicit, *(env.get(name) for name in ENDPOINT_VARIABLES)):
+        if candidate:
+            return candidate.rstrip("/")
+    return DEFAULT_ENDPOINT
+
+
+def _remember_endpoint(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    # ctx.meta is shared by the group and its sub-command: the later (sub-command) flag wins
+    if value:
+        ctx.meta[_ENDPOINT_KEY] = value
+
+
+def endpoint_option(command: F) -> F:
+    """`--endpoint URL` (alias `--endpoint-url`, as the AWS CLI spells it)."""
+    return click.option(
+        "--endpoint",
+        "--endpoint-url",
+        metavar="URL",
+        default=None,
+        expose_value=False,
+        callback=_remember_endpoint,
+        help=f"The running platform to talk to (else $NIMBUS_ENDPOINT, $AWS_ENDPOINT_URL, "
+        f"{DEFAULT_ENDPOINT}).",
+    )(command)
+
+
+def pass_connection(command: Callable[..., R]) -> Callable[..., R]:
+    """Give a sub-command its `Connection` first, and accept --endpoint after it too."""
+
+    @functools.wraps(command)
+    def with_connection(*args: Any, **kwargs: Any) -> R:
+        endpoint = resolve_endpoint(click.get_current_context().meta.get(_ENDPOINT_KEY))
+        return command(Connection(endpoint, Credentials.from_env()), *args, **kwargs)
+
+    return endpoint_option(with_connection)

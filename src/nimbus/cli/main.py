@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from nimbus.cli.bill import bill
-from nimbus.cli.client import DEFAULT_ENDPOINT, Connection, Credentials
+from nimbus.cli.client import endpoint_option
 from nimbus.cli.deploy import deploy
 from nimbus.cli.doctor import doctor
 from nimbus.cli.functions import functions
@@ -17,22 +17,15 @@ from nimbus.settings import Settings
 
 
 @click.group()
-@click.option(
-    "--endpoint",
-    envvar="NIMBUS_ENDPOINT",
-    default=DEFAULT_ENDPOINT,
-    show_default=True,
-    help="The running platform the client commands talk to.",
-)
-@click.pass_context
-def cli(ctx: click.Context, endpoint: str) -> None:
+@endpoint_option
+def cli() -> None:
     """nimbus: a self-hosted serverless platform that speaks the AWS APIs.
 
-    Every command but `server` talks to a running platform at --endpoint, with the
-    credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION
+    Every command but `server` talks to a running platform at --endpoint (before or
+    after the command; else $NIMBUS_ENDPOINT, $AWS_ENDPOINT_URL, http://127.0.0.1:7800),
+    with the credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION
     (test, test and us-east-1 when unset).
     """
-    ctx.obj = Connection(endpoint.rstrip("/"), Credentials.from_env())
 
 
 @cli.command()

@@ -16,9 +16,11 @@ from nimbus.gateway import lambda_api, logs_api, sqs_api
 from nimbus.gateway.adapters import AwsJsonAdapter, RestJsonAdapter, ServiceAdapter
 from nimbus.gateway.aws import AwsGateway, AwsRequest
 from nimbus.gateway.errors import error_response
+from nimbus.gateway.operator_auth import OperatorGuard
 from nimbus.gateway.platform_api import platform_routes
 from nimbus.gateway.protocols.aws_json import AwsJsonProtocol
 from nimbus.gateway.protocols.rest_json import RestJsonProtocol
+from nimbus.iam.sigv4 import Verifier
 from nimbus.platform import Platform
 
 
@@ -61,9 +63,10 @@ def aws_services(platform: Platform) -> dict[str, ServiceAdapter]:
 
 def create_app(platform: Platform) -> Starlette:
     settings = platform.settings
-    gateway = AwsGateway(
-        aws_services(platform), {settings.root_access_key_id: settings.root_secret_access_key}
-    )
+    credentials = {settings.root_access_key_id: settings.root_secret_access_key}
+    verifier = Verifier()
+    gateway = AwsGateway(aws_services(platform), credentials, verifier)
+    guard = OperatorGuard(settings, credentials, verifier)
 
     async def aws(request: Request) -> Response:
         scope = request.scope
@@ -88,7 +91,7 @@ def create_app(platform: Platform) -> Starlette:
         return response
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
-    routes = [*platform_routes(platform), Route("/{path:path}", aws, methods=methods)]
+    routes = [*platform_routes(platform, guard), Route("/{path:path}", aws, methods=methods)]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

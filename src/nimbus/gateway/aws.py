@@ -19,11 +19,14 @@ class AwsGateway:
     """Verifies the signature, then dispatches by the credential scope's service."""
 
     def __init__(
-        self, services: Mapping[str, ServiceAdapter], credentials: Mapping[str, str]
+        self,
+        services: Mapping[str, ServiceAdapter],
+        credentials: Mapping[str, str],
+        verifier: Verifier | None = None,
     ) -> None:
         self._services = dict(services)
         self._credentials = dict(credentials)
-        self._verifier = Verifier()
+        self._verifier = verifier or Verifier()
 
     async def handle(self, request: AwsRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from nimbus.errors import NimbusError, ValidationError
+from nimbus.gateway.operator_auth import OperatorGuard, refusal
 from nimbus.platform import Platform
 from nimbus.sandbox.enforcement import enforcement_report
 from nimbus.telemetry.metrics import Gauge
@@ -102,7 +104,22 @@ def window_minutes(text: str | None, retention: int) -> int:
     return minutes
 
 
-def platform_routes(platform: Platform) -> list[Route]:
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def guarded(guard: OperatorGuard, endpoint: Endpoint) -> Endpoint:
+    """`endpoint`, answering only the requests `guard` lets through."""
+
+    async def checked(request: Request) -> Response:
+        error = await refusal(guard, request)
+        if error is not None:
+            return platform_error(error)
+        return await endpoint(request)
+
+    return checked
+
+
+def platform_routes(platform: Platform, guard: OperatorGuard) -> list[Route]:
     async def health(request: Request) -> Response:
         stats = platform.executor.stats()
         return JSONResponse(
@@ -167,12 +184,16 @@ def platform_routes(platform: Platform) -> list[Route]:
             history = 20
         return JSONResponse(queues_snapshot(platform, max(0, history)))
 
+    operator = {
+        "/_nimbus/queues": queues,
+        "/_nimbus/doctor": doctor,
+        "/_nimbus/metrics": metrics,
+        "/_nimbus/metrics.json": metrics_json,
+        "/_nimbus/bill": bill,
+    }
     return [
-        Route("/_nimbus/queues", queues),
         Route("/_nimbus/health", health),
-        Route("/_nimbus/doctor", doctor),
-        Route("/_nimbus/metrics", metrics),
-        Route("/_nimbus/metrics.json", metrics_json),
-        Route("/_nimbus/bill", bill),
+        # presigned by FunctionsService (Expires + HMAC), like Lambda's Code.Location
         Route("/_nimbus/code/{digest}.zip", code),
+        *(Route(path, guarded(guard, endpoint)) for path, endpoint in operator.items()),
     ]
