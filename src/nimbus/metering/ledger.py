@@ -1,29 +1,33 @@
-"""The usage ledger: every usage record on disk before its invocation is answered.
+"""The usage ledger: every usage record kept before its invocation is answered.
 
-Writes go through `nimbus.store.groupcommit.GroupCommitter`: concurrent invocations share
-one transaction and one fsync; a lone caller pays one commit; a failed commit reaches its
-caller as a `ServiceError`, so a record is never lost silently.
+`record` appends the row to a journal (`metering/journal.py`: one `os.write`, no thread
+hand-off), so once it returns a crash of the server (kill -9) cannot lose it. A flusher
+thread moves what was journaled into SQLite (WAL, synchronous=FULL) in one transaction
+every `flush_interval_s`, then deletes journal segments whose rows are all committed; a
+machine crash can therefore lose at most the last interval. On start, leftover segments
+are replayed. With `sync_interval_s` None or 0 (strict), `record` also waits until its
+row is committed with an fsync, sharing commits with concurrent callers.
 
 Exactly once. `request_id` is the primary key and rows are inserted with INSERT OR IGNORE,
-so recording an invocation twice (a retry, a replay after a crash) bills it once.
+so recording an invocation twice (a retry, a replayed segment) bills it once.
 
-Reads see every committed transaction, hence every record whose `record` call has returned.
-
-Durability (Settings.usage_sync_interval_ms). With an interval, a record is written to the
-operating system before `record` returns, so a crash of the server loses none, and fsynced
-within the interval, so a crash of the machine loses at most that window; 0 fsyncs every
-commit before returning.
+Reads flush first, so they see every record whose `record` call has returned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from nimbus.errors import ServiceError
 from nimbus.metering.bill import Month
+from nimbus.metering.journal import Journal, replay, retire
 from nimbus.metering.usage import FunctionUsage, UsageRecord
-from nimbus.store.groupcommit import GroupCommitter
+from nimbus.store.groupcommit import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -60,32 +64,73 @@ PAGE_SIZE = 1000
 _END_OF_TIME_MS = 2**63 - 1
 
 
+DEFAULT_FLUSH_INTERVAL_S = 0.1
+SEGMENT_BYTES = 4 * 1024 * 1024  # a new journal segment after this much
+
+
 class UsageLedger:
-    """Usage records in their own SQLite file (WAL, synchronous=FULL), group-committed."""
+    """Usage records: journaled on `record`, in their own SQLite file within an interval."""
 
     def __init__(
         self, path: Path, *, busy_timeout_s: float = 5.0, sync_interval_s: float | None = None
     ) -> None:
-        self._store = GroupCommitter(
-            path, SCHEMA, name="usage ledger", busy_timeout_s=busy_timeout_s,
-            sync_interval_s=sync_interval_s,
-        )  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._strict = not sync_interval_s
+        self._interval = sync_interval_s or DEFAULT_FLUSH_INTERVAL_S
+        self._writer_db = connect(path, busy_timeout_s)
+        self._writer_db.executescript(SCHEMA)
+        self._reader_db = connect(path, busy_timeout_s)
+        self._read_lock = threading.Lock()
+        self._commits = 0
+        self._journal = Journal(path.with_name(path.name + ".journal"))
+        self._recover()
+        self._journal.open()
+        # _lock: the journal, the pending rows and their sequence numbers (held briefly,
+        # also by the event loop); _flush_lock: one flush at a time (held across commits).
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._pending: list[tuple[Any, ...]] = []
+        self._retired: list[Path] = []
+        self._appended = 0  # sequence number of the last row journaled
+        self._committed = 0  # every row up to this one is in SQLite
+        self._closed = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._flush_loop, name="usage ledger", daemon=True)
+        self._thread.start()
 
     @property
     def commits(self) -> int:
-        """Transactions committed so far: one per batch, so fewer than records under load."""
-        return self._store.commits
+        """SQLite transactions so far: one per flush that had rows, not one per record."""
+        return self._commits
 
     async def record(self, usage: UsageRecord) -> None:
-        """Return once `usage` is committed (see Durability); raise if that commit failed.
+        """Return once `usage` is journaled (strict: committed too); raise if it is not.
 
-        A caller cancelled while waiting does not withdraw the record: it is committed all
-        the same, since the invocation it describes did run.
+        A caller cancelled while waiting for a strict commit does not withdraw the record:
+        it is journaled and committed all the same, since the invocation did run.
         """
-        await self._store.commit([(INSERT, _row(usage))])
+        asyncio.get_running_loop()  # a caller outside a loop is a bug, as for any await
+        row = _row(usage)
+        with self._lock:
+            if self._closed:
+                raise ServiceError("The usage ledger is closed")
+            try:
+                self._journal.append(row)
+            except OSError as exc:
+                raise ServiceError(f"The usage ledger could not journal a record: {exc}") from exc
+            self._pending.append(row)
+            self._appended += 1
+            sequence = self._appended
+        if self._strict:
+            await asyncio.to_thread(self._flush_through, sequence)
+
+    def flush(self) -> None:
+        """Commit everything journaled so far; raise `ServiceError` if SQLite refuses."""
+        self._flush_through(self._appended)
 
     def monthly(self, month: Month) -> list[FunctionUsage]:
         """Usage per (function, architecture) for `month`, summed by SQLite."""
+        self.flush()
         rows = self._read(MONTHLY, (month.start_ms, month.end_ms))
         return [
             FunctionUsage(
@@ -102,6 +147,7 @@ class UsageLedger:
 
     def records(self, month: Month | None = None) -> Iterator[UsageRecord]:
         """Every record (of `month`, if given) in time order, read a page at a time."""
+        self.flush()
         start, end = (month.start_ms, month.end_ms) if month else (0, _END_OF_TIME_MS)
         cursor: tuple[int, str] = (start, "")
         while True:
@@ -112,11 +158,82 @@ class UsageLedger:
             cursor = (rows[-1][8], rows[-1][0])
 
     def close(self) -> None:
-        """Commit everything already queued, stop the writer and close the database."""
-        self._store.close()
+        """Commit everything journaled, stop the flusher and close the files.
+
+        If the last commit fails the journal stays on disk and is replayed at the next start.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop.set()
+        self._thread.join()
+        try:
+            self.flush()
+            with self._lock:
+                self._retired.append(self._journal.rotate())
+            self._retire()
+        except ServiceError:
+            pass  # kept in the journal: the next UsageLedger on this path replays it
+        self._journal.close()
+        self._writer_db.close()
+        with self._read_lock:
+            self._reader_db.close()
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.flush()
+            except ServiceError:
+                continue  # the rows stay journaled and pending; the next flush retries
+
+    def _flush_through(self, sequence: int) -> None:
+        with self._flush_lock:
+            if self._committed >= sequence:
+                return  # a concurrent flush committed it
+            with self._lock:
+                rows, self._pending = self._pending, []
+                last = self._appended
+                if self._journal.bytes >= SEGMENT_BYTES:
+                    self._retired.append(self._journal.rotate())
+            try:
+                self._commit(rows)
+            except sqlite3.Error as exc:
+                with self._lock:
+                    self._pending[:0] = rows
+                failure = ServiceError(f"The usage ledger could not commit durably: {exc}")
+                raise failure from exc
+            self._committed = last
+            self._retire()
+
+    def _commit(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        db = self._writer_db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(INSERT, rows)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._commits += 1
+
+    def _retire(self) -> None:
+        """Delete segments whose rows are all committed (every rotation happens in a flush
+        that then commits the rows taken with it, or under close after a full flush)."""
+        while self._retired:
+            retire(self._retired.pop())
+
+    def _recover(self) -> None:
+        for segment in self._journal.leftovers():
+            self._commit([tuple(row) for row in replay(segment)])
+            retire(segment)
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        return self._store.read(sql, params)
+        with self._read_lock:
+            return self._reader_db.execute(sql, params).fetchall()
 
 
 def _row(usage: UsageRecord) -> tuple[Any, ...]:

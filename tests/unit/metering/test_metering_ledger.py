@@ -1,10 +1,12 @@
-"""The usage ledger: acknowledged means committed, exactly once, group-committed."""
+"""The usage ledger: acknowledged means journaled (strict: committed), exactly once."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -144,10 +146,13 @@ def test_a_failed_commit_reaches_every_waiter(path: Path) -> None:
         errors = asyncio.run(attempt())
         assert all(isinstance(error, ServiceError) for error in errors)
         assert all(isinstance(error.__cause__, sqlite3.OperationalError) for error in errors)  # type: ignore[union-attr]
+        with pytest.raises(ServiceError):  # a read must flush first, and cannot yet
+            ledger.monthly(NOVEMBER)
         blocker.execute("ROLLBACK")
-        assert list(ledger.records()) == []
-        asyncio.run(ledger.record(usage("r-0")))  # the writer carries on after a failure
-        assert [r.request_id for r in ledger.records()] == ["r-0"]
+        # Journaled before the commit failed, so kept: the invocations did run.
+        assert sorted(r.request_id for r in ledger.records()) == [f"r-{i}" for i in range(5)]
+        asyncio.run(ledger.record(usage("r-5")))  # the writer carries on after a failure
+        assert len(list(ledger.records())) == 6
     finally:
         blocker.close()
         ledger.close()
@@ -170,6 +175,61 @@ def test_a_cancelled_caller_still_has_its_usage_recorded(path: Path) -> None:
         assert [r.request_id for r in reopened.records()] == ["cancelled"]
     finally:
         reopened.close()
+
+
+def test_journaled_records_are_replayed_by_the_next_ledger(path: Path) -> None:
+    """A ledger that never flushed (the process died): the next one on the path replays."""
+    crashed = UsageLedger(path, sync_interval_s=3600)
+    records = [usage(f"r-{i}") for i in range(30)]
+    asyncio.run(record_all(crashed, records))
+    assert crashed.commits == 0  # only in the journal so far
+    (segment,) = (path.parent / "usage.db.journal").iterdir()
+    successor = UsageLedger(path)
+    try:
+        assert set(successor.records()) == set(records)
+        assert not segment.exists()  # replayed, then retired
+    finally:
+        successor.close()
+        crashed.close()  # commits its pending rows again: ignored, still once each
+    reopened = UsageLedger(path)
+    try:
+        assert reopened.monthly(NOVEMBER)[0].requests == 30
+    finally:
+        reopened.close()
+
+
+def test_the_flusher_commits_within_the_interval(path: Path) -> None:
+    ledger = UsageLedger(path, sync_interval_s=0.01)
+    try:
+        asyncio.run(record_all(ledger, [usage(f"r-{i}") for i in range(10)]))
+        assert wait_for(lambda: ledger.commits >= 1)  # no read: the thread did it
+        assert ledger.monthly(NOVEMBER)[0].requests == 10
+    finally:
+        ledger.close()
+
+
+def test_a_torn_last_journal_line_is_skipped(path: Path) -> None:
+    crashed = UsageLedger(path, sync_interval_s=3600)
+    asyncio.run(crashed.record(usage("whole")))
+    (segment,) = (path.parent / "usage.db.journal").iterdir()
+    with segment.open("ab") as handle:
+        handle.write(b'["torn", "fn"')  # a machine crash mid-write
+    successor = UsageLedger(path)
+    try:
+        assert [r.request_id for r in successor.records()] == ["whole"]
+    finally:
+        successor.close()
+        crashed.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+    event = threading.Event()
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        event.wait(0.005)
+    return True
 
 
 def test_a_closed_ledger_refuses_records(ledger: UsageLedger) -> None:
