@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 from xml.etree import ElementTree
 
-from nimbus.errors import InvalidArgument, MalformedXML
+from nimbus.errors import InvalidArgument, MalformedXML, UnknownOperation
 from nimbus.gateway.protocols.rest_json import (
     HttpResponse,
     MessagePlan,
@@ -210,7 +210,11 @@ class RestXmlProtocol:
         # The route table sees the path's shape; the key is cut from the raw path below.
         shape_path = "/" if bucket is None else f"/{bucket}" + ("/_" if key is not None else "")
         pairs = [*query, *parse_qsl(raw_path.partition("?")[2], keep_blank_values=True)]
-        template, labels = self._routes.match(method, shape_path, pairs)
+        try:
+            template, labels = self._routes.match(method, shape_path, pairs)
+        except UnknownOperation:
+            path = raw_path.partition("?")[0] or "/"
+            raise UnknownOperation(f"No operation matches {method.upper()} {path}.") from None
         if key is not None and "Key" in labels:
             labels["Key"] = unquote(key)
         return template.choose({k for k, _ in pairs}, set(headers or {})), labels
@@ -242,7 +246,7 @@ class RestXmlProtocol:
         """The response for the operation's output dict; streams come back unread."""
         operation_plan = self._plans[op.name]
         plan = operation_plan.response
-        code = status or operation_plan.status
+        code = status or (206 if _is_partial(plan, output) else operation_plan.status)
         headers = write_headers(plan, output)
         unknown = output.keys() - plan.body_members - plan.located
         if plan.payload is not None:
@@ -279,6 +283,11 @@ class RestXmlProtocol:
         else:
             encode_members(element, plan.shape, output, plan.body_members)
         return xml_document(element)
+
+
+def _is_partial(plan: MessagePlan, output: Mapping[str, Any]) -> bool:
+    """A response carrying Content-Range answers a Range request: 206 Partial Content."""
+    return any(b.wire == "Content-Range" and output.get(b.name) for b in plan.headers)
 
 
 def _read_payload(plan: MessagePlan, body: bytes) -> dict[str, Any]:
