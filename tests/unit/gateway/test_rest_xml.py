@@ -388,15 +388,22 @@ def test_virtual_host_requests_become_path_style() -> None:
 
 
 def test_unknown_routes_and_bad_values() -> None:
-    with pytest.raises(UnknownOperation):
-        PROTOCOL.match("PATCH", "/b/k")
+    with pytest.raises(UnknownOperation, match="PATCH /b/k/"):
+        PROTOCOL.match("PATCH", "/b/k/")
     op, labels = PROTOCOL.match("GET", "/b/k")
     with pytest.raises(InvalidArgument):
         PROTOCOL.parse(op, labels, [("partNumber", "x")], {}, b"")
 
 
 @pytest.mark.parametrize(
-    "body", [b"<Delete><Object>", b"not xml", b"<Delete><Quiet>maybe</Quiet></Delete>"]
+    "body",
+    [
+        b"<Delete><Object>",
+        b"not xml",
+        b"<Delete><Quiet>maybe</Quiet></Delete>",
+        b"",  # Delete is required
+        b'<!DOCTYPE d [<!ENTITY a "aaaa">]><Delete><Object><Key>&a;</Key></Object></Delete>',
+    ],
 )
 def test_malformed_xml(body: bytes) -> None:
     op, labels = PROTOCOL.match("POST", "/b?delete")

@@ -1,18 +1,11 @@
 """The AWS REST-XML protocol (S3), driven by botocore's service model.
 
 Members travel as in REST-JSON (`rest_json.plan_message`: uri, querystring,
-header, headers), but bodies are XML and S3 bends the URI rules:
-
-* Many operations share one template (``PUT /{Bucket}/{Key+}`` is PutObject,
-  CopyObject, UploadPart and UploadPartCopy). The route table picks the
-  template; `_Template.choose` then picks the operation whose required query
-  and header members the request carries, most demanding first (UploadPartCopy
-  needs ``partNumber``, ``uploadId`` and ``x-amz-copy-source``; PutObject none).
-* The greedy ``{Key+}`` is everything after ``/<bucket>/``, percent-decoded
-  once, with its empty segments and trailing ``/`` kept (the route table trims
-  slashes, which is right for Lambda and wrong for keys).
-* Virtual-hosted requests (``<bucket>.<host>``) are rewritten to path style
-  first (`path_style`).
+header, headers); bodies are XML (`rest_xml_parse`, `rest_xml_serialize`) and
+routing follows S3's rules (`rest_xml_routing`: shared templates told apart by
+required query and header members, keys kept byte for byte, virtual hosts).
+The output's root element is S3's result name (`S3_RESULT_ROOTS`; the model
+does not carry it), in S3's namespace.
 
 Streaming payloads (PutObject's ``Body``, GetObject's) are not read here: the
 request body is handed over as bytes; a response body that is not bytes comes
@@ -21,15 +14,12 @@ back as a `StreamedResponse` for the caller to send.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import AsyncIterable, Collection, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote
 from xml.etree import ElementTree
 
-from nimbus.errors import InvalidArgument, MalformedXML, UnknownOperation
+from nimbus.errors import InvalidArgument, MalformedXML
 from nimbus.gateway.protocols.rest_json import (
     HttpResponse,
     MessagePlan,
@@ -39,14 +29,25 @@ from nimbus.gateway.protocols.rest_json import (
     read_uri,
     write_headers,
 )
-from nimbus.gateway.protocols.rest_routing import OperationModel, RouteTable
+from nimbus.gateway.protocols.rest_routing import OperationModel
 from nimbus.gateway.protocols.rest_xml_parse import decode_xml, parse_xml_document
+from nimbus.gateway.protocols.rest_xml_routing import S3Router, path_style, split_s3_path
 from nimbus.gateway.protocols.rest_xml_serialize import (
     encode_members,
     encode_root,
     xml_document,
 )
 from nimbus.gateway.protocols.wire_values import WireFormatError
+
+__all__ = [
+    "S3_NAMESPACE",
+    "S3_RESULT_ROOTS",
+    "XML_CONTENT_TYPE",
+    "RestXmlProtocol",
+    "StreamedResponse",
+    "path_style",
+    "split_s3_path",
+]
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 XML_CONTENT_TYPE = "application/xml"
@@ -84,40 +85,6 @@ class StreamedResponse(HttpResponse):
 
 
 @dataclass(frozen=True)
-class _Discriminated:
-    operation: OperationModel
-    query: frozenset[str]  # required query keys
-    headers: frozenset[str]  # required header names, lower-case
-    rank: tuple[int, bool, bool]
-
-
-@dataclass(frozen=True)
-class _Template:
-    """The operations sharing one (method, requestUri); quacks as an operation to RouteTable."""
-
-    name: str
-    http: Mapping[str, Any]
-    choices: tuple[_Discriminated, ...]
-
-    def choose(self, query: AbstractSet[str], headers: AbstractSet[str]) -> OperationModel:
-        for choice in self.choices:
-            if choice.query <= query and choice.headers <= headers:
-                return choice.operation
-        return self.choices[-1].operation
-
-
-def _discriminated(op: OperationModel, plan: MessagePlan) -> _Discriminated:
-    required = set(plan.shape.required_members) if plan.shape is not None else set()
-    query = frozenset(b.wire for b in plan.query if b.name in required)
-    headers = frozenset(b.wire for b in plan.headers if b.name in required)
-    # A directory-bucket twin (ListDirectoryBuckets) and deprecated twins lose ties.
-    express = any(p.name == "UseS3ExpressControlEndpoint" for p in op.static_context_parameters)
-    return _Discriminated(
-        op, query, headers, (-(len(query) + len(headers)), op.deprecated, express)
-    )
-
-
-@dataclass(frozen=True)
 class _OperationPlan:
     request: MessagePlan
     response: MessagePlan
@@ -125,47 +92,15 @@ class _OperationPlan:
     root: str
 
 
-def _plan(op: OperationModel) -> _OperationPlan:
+def _plan(op: OperationModel, roots: Mapping[str, str]) -> _OperationPlan:
     output = op.output_shape
     default_root = output.name.removesuffix("Output") + "Result" if output is not None else ""
     return _OperationPlan(
         request=plan_message(op.input_shape, lower_headers=True),
         response=plan_message(output, lower_headers=False),
         status=int(op.http.get("responseCode", 200)),
-        root=S3_RESULT_ROOTS.get(op.name, default_root),
+        root=roots.get(op.name, default_root),
     )
-
-
-def path_style(host: str | None, raw_path: str, base_hosts: Collection[str]) -> str:
-    """`raw_path` as path style: ``bucket.<base host>`` + ``/key`` becomes ``/bucket/key``.
-
-    Requests to a base host itself, or to an IP address, are already path style.
-    """
-    if not host:
-        return raw_path
-    name = host.lower().rsplit(":", 1)[0] if not host.endswith("]") else host
-    if name in base_hosts or _is_ip(name):
-        return raw_path
-    for base in base_hosts:
-        if name.endswith("." + base):
-            bucket = name[: -len(base) - 1]
-            return "/" + bucket + ("" if raw_path in ("", "/") else raw_path)
-    return raw_path
-
-
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
-def split_s3_path(raw_path: str) -> tuple[str | None, str | None]:
-    """The still-encoded bucket and key of a path-style path (None where absent)."""
-    path = raw_path.partition("?")[0]
-    bucket, slash, key = path.removeprefix("/").partition("/")
-    return (bucket or None), (key if slash and key else None)
 
 
 class RestXmlProtocol:
@@ -176,23 +111,9 @@ class RestXmlProtocol:
     ) -> None:
         self.service_model = service_model
         operations = [service_model.operation_model(n) for n in service_model.operation_names]
-        self._plans = {op.name: _plan(op) for op in operations}
+        self._plans = {op.name: _plan(op, result_roots) for op in operations}
         self._namespace = S3_NAMESPACE
-        self._routes = RouteTable(self._templates(operations))
-
-    def _templates(self, operations: Sequence[OperationModel]) -> list[_Template]:
-        grouped: dict[tuple[str, str], list[_Discriminated]] = {}
-        for op in operations:
-            key = (op.http["method"], op.http["requestUri"])
-            grouped.setdefault(key, []).append(_discriminated(op, self._plans[op.name].request))
-        return [
-            _Template(
-                name=f"{method} {uri}",
-                http={"method": method, "requestUri": uri},
-                choices=tuple(sorted(choices, key=lambda c: c.rank)),
-            )
-            for (method, uri), choices in grouped.items()
-        ]
+        self._router = S3Router({op.name: (op, self._plans[op.name].request) for op in operations})
 
     def match(
         self,
@@ -206,18 +127,7 @@ class RestXmlProtocol:
         `headers` (lower-case names) tell apart operations that differ only by a
         required header, such as CopyObject's ``x-amz-copy-source``.
         """
-        bucket, key = split_s3_path(raw_path)
-        # The route table sees the path's shape; the key is cut from the raw path below.
-        shape_path = "/" if bucket is None else f"/{bucket}" + ("/_" if key is not None else "")
-        pairs = [*query, *parse_qsl(raw_path.partition("?")[2], keep_blank_values=True)]
-        try:
-            template, labels = self._routes.match(method, shape_path, pairs)
-        except UnknownOperation:
-            path = raw_path.partition("?")[0] or "/"
-            raise UnknownOperation(f"No operation matches {method.upper()} {path}.") from None
-        if key is not None and "Key" in labels:
-            labels["Key"] = unquote(key)
-        return template.choose({k for k, _ in pairs}, set(headers or {})), labels
+        return self._router.match(method, raw_path, query, headers)
 
     def parse(
         self,
@@ -296,7 +206,11 @@ def _read_payload(plan: MessagePlan, body: bytes) -> dict[str, Any]:
         return {}
     if payload.shape.type_name == "blob":
         return {payload.name: body}
-    if not body:
+    if not body.strip():
+        # S3 answers MalformedXML for a configuration it needs but did not get.
+        required = plan.shape.required_members if plan.shape is not None else ()
+        if payload.shape.type_name == "structure" and payload.name in required:
+            raise MalformedXML()
         return {}
     try:
         if payload.shape.type_name == "string":

@@ -23,7 +23,13 @@ _TRUE_FALSE = {"true": True, "false": False}
 
 
 def parse_xml_document(body: bytes) -> ElementTree.Element:
-    """The root element of `body`; any XML syntax error is a WireFormatError."""
+    """The root element of `body`; any XML syntax error is a WireFormatError.
+
+    Document type declarations are refused: S3 bodies never need one, and
+    without them no entity can be expanded.
+    """
+    if b"<!doctype" in body.lower():
+        raise WireFormatError("Document type declarations are not accepted")
     try:
         return ElementTree.fromstring(body)
     except ElementTree.ParseError as exc:
