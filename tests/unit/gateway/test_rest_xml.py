@@ -174,6 +174,7 @@ def test_put_object_with_metadata(capture: Capture) -> None:
         Metadata={"owner": "ana", "x-y": "1"},
         ContentType="text/plain",
         Expires=WHEN,
+        BucketKeyEnabled=True,
     )
     name, params = route(wire)
     assert name == "PutObject"
@@ -183,6 +184,7 @@ def test_put_object_with_metadata(capture: Capture) -> None:
     assert params["ContentType"] == "text/plain"
     assert params["ContentLength"] == 5
     assert params["Expires"] == WHEN
+    assert params["BucketKeyEnabled"] is True
     assert params["ChecksumCRC32"]
 
 
