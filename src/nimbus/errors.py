@@ -20,6 +20,8 @@ message. The gateway maps them to the wire in exactly one place
      │    ├── RequestEntityTooLarge       413 RequestEntityTooLargeException
      │    ├── TooManyRequests             429 TooManyRequestsException (+ Reason)
      │    ├── UnknownOperation            404 UnknownOperationException
+     │    ├── MalformedXML                400 MalformedXML (REST-XML bodies, S3)
+     │    ├── InvalidArgument             400 InvalidArgument (S3 headers, query)
      │    └── auth errors                 403 (signature, unknown key, expired)
      └── ServiceError                     5xx: the platform failed
           └── NotImplementedOperation     501 NotImplemented
@@ -110,6 +112,27 @@ class RequestEntityTooLarge(ClientError):
 class UnknownOperation(ClientError):
     code = "UnknownOperationException"
     status = 404
+
+
+class MalformedXML(ClientError):
+    """The XML you provided was not well-formed or did not validate against our published schema"""
+
+    code = "MalformedXML"
+
+    def __init__(
+        self,
+        message: str = (
+            "The XML you provided was not well-formed or did not validate against our "
+            "published schema"
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class InvalidArgument(ClientError):
+    """An S3 header or query parameter that does not have its modeled type."""
+
+    code = "InvalidArgument"
 
 
 class TooManyRequests(ClientError):

@@ -8,15 +8,21 @@ output members: the same signature whatever the protocol.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from nimbus.errors import NimbusError, NotImplementedOperation
-from nimbus.gateway.errors import aws_json_error_response, error_response
+from nimbus.gateway.errors import (
+    aws_json_error_response,
+    error_response,
+    s3_error_response,
+    s3_request_headers,
+)
 from nimbus.gateway.protocols.aws_json import AwsJsonProtocol
 from nimbus.gateway.protocols.rest_json import HttpResponse, RestJsonProtocol
+from nimbus.gateway.protocols.rest_xml import RestXmlProtocol, path_style
 
 Params = dict[str, Any]
 S = TypeVar("S")
@@ -101,3 +107,44 @@ class AwsJsonAdapter(Generic[S]):
             error, request_id, protocol.content_type, protocol.errors,
             protocol.query_compatible, protocol.client_error_status,
         )  # fmt: skip
+
+
+class S3Adapter(Generic[S]):
+    """REST-XML (S3). Virtual-hosted requests (``<bucket>.<base host>``) are rewritten to
+    path style first; `base_hosts` are the host names nimbus is reached by (no port).
+
+    Errors raised while serving a request are answered here, so HEAD requests get S3's
+    bodiless error; `error` serves the gateway's own (authentication) errors.
+    """
+
+    def __init__(
+        self,
+        protocol: RestXmlProtocol,
+        handlers: Mapping[str, Handler[S]],
+        service: S,
+        api: str = "S3",
+        base_hosts: Collection[str] = ("localhost",),
+    ) -> None:
+        self._protocol, self._handlers, self._service, self._api = protocol, handlers, service, api
+        self._base_hosts = frozenset(h.lower() for h in base_hosts)
+
+    async def call(self, request: AwsRequest, request_id: str) -> HttpResponse:
+        try:
+            response = await self._call(request, request_id)
+        except NimbusError as error:
+            return s3_error_response(error, request_id, head=request.method.upper() == "HEAD")
+        response.headers.extend(s3_request_headers(request_id))
+        return response
+
+    async def _call(self, request: AwsRequest, request_id: str) -> HttpResponse:
+        query = parse_qsl(request.query_string, keep_blank_values=True)
+        headers = {name.lower(): value for name, value in request.headers}
+        raw_path = path_style(headers.get("host"), request.raw_path, self._base_hosts)
+        operation, path_params = self._protocol.match(request.method, raw_path, query, headers)
+        params = self._protocol.parse(operation, path_params, query, headers, request.body)
+        handler = _handler(self._handlers, operation.name, self._api)
+        output = await handler(self._service, params, RequestContext(request_id, request.base_url))
+        return self._protocol.serialize(operation, output)
+
+    def error(self, error: NimbusError, request_id: str) -> HttpResponse:
+        return s3_error_response(error, request_id)

@@ -2,19 +2,24 @@
 
 Services raise `nimbus.errors` subclasses and know nothing of HTTP; each
 protocol adapter hands the error and the request id to the function for its
-wire format here: REST-JSON (Lambda) and awsJson (Logs, SQS). REST-XML and
-query formats belong here too when their protocols arrive, so the
+wire format here: REST-JSON (Lambda), awsJson (Logs, SQS) and REST-XML (S3).
+Query formats belong here too when their protocols arrive, so the
 code/status/message of an error is read in one module only.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Mapping
+from xml.sax.saxutils import escape
 
 from nimbus.errors import NimbusError
 from nimbus.gateway.protocols.aws_json import ModeledError
 from nimbus.gateway.protocols.rest_json import JSON_CONTENT_TYPE, HttpResponse
+from nimbus.gateway.protocols.rest_xml import XML_CONTENT_TYPE
+from nimbus.gateway.protocols.rest_xml_serialize import XML_DECLARATION
 
 
 def error_body(error: NimbusError) -> dict[str, str]:
@@ -74,3 +79,29 @@ def aws_json_error_response(
         headers.append(("x-amzn-query-error", f"{query_code};{fault}"))
     body = {"__type": error.code, "message": error.message, **error.extra_fields()}
     return HttpResponse(status, headers, json.dumps(body, separators=(",", ":")).encode("utf-8"))
+
+
+def s3_host_id(request_id: str) -> str:
+    """S3's ``x-amz-id-2``: an opaque base64 token, derived from the request id here."""
+    return base64.b64encode(hashlib.sha256(request_id.encode("utf-8")).digest()).decode("ascii")
+
+
+def s3_request_headers(request_id: str) -> list[tuple[str, str]]:
+    """The request-id headers S3 puts on every response, success or error."""
+    return [("x-amz-request-id", request_id), ("x-amz-id-2", s3_host_id(request_id))]
+
+
+def s3_error_response(error: NimbusError, request_id: str, *, head: bool = False) -> HttpResponse:
+    """A REST-XML error: ``<Error>`` with Code, Message, the error's extra fields, RequestId
+    and HostId. HEAD responses and 304 Not Modified have no body (botocore then reports
+    the status as the code).
+    """
+    headers = s3_request_headers(request_id)
+    if head or error.status == 304:
+        return HttpResponse(error.status, headers, b"")
+    fields = {"Code": error.code, "Message": error.message, **error.extra_fields()}
+    fields.update(RequestId=request_id, HostId=s3_host_id(request_id))
+    elements = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in fields.items())
+    body = f"{XML_DECLARATION}<Error>{elements}</Error>".encode()
+    headers.append(("Content-Type", XML_CONTENT_TYPE))
+    return HttpResponse(error.status, headers, body)

@@ -162,9 +162,9 @@ class RestJsonProtocol:
         if plan.shape is None:
             return {}
         try:
-            params = _read_uri(plan, path_params)
-            params.update(_read_query(plan, query))
-            params.update(_read_headers(plan, headers))
+            params = read_uri(plan, path_params)
+            params.update(read_query(plan, query))
+            params.update(read_headers(plan, headers))
             params.update(_read_body(plan, body))
         except WireFormatError as exc:
             raise self._malformed(str(exc)) from exc
@@ -178,7 +178,7 @@ class RestJsonProtocol:
         operation_plan = self._plans[op.name]
         plan = operation_plan.response
         code = status or _status_from(plan, output) or operation_plan.status
-        headers = _write_headers(plan, output)
+        headers = write_headers(plan, output)
         if code in _BODYLESS_STATUSES:
             return HttpResponse(code, headers, b"")
         body, content_type = _write_body(plan, output)
@@ -196,7 +196,7 @@ def _plan_operation(op: OperationModel) -> OperationPlan:
     )
 
 
-def _read_uri(plan: MessagePlan, path_params: Mapping[str, str]) -> dict[str, Any]:
+def read_uri(plan: MessagePlan, path_params: Mapping[str, str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for binding in plan.uri:
         text = path_params.get(binding.wire)
@@ -205,7 +205,7 @@ def _read_uri(plan: MessagePlan, path_params: Mapping[str, str]) -> dict[str, An
     return params
 
 
-def _read_query(plan: MessagePlan, query: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def read_query(plan: MessagePlan, query: Sequence[tuple[str, str]]) -> dict[str, Any]:
     if not query:
         return {}
     grouped: dict[str, list[str]] = {}
@@ -232,7 +232,7 @@ def _query_map(shape: Shape, grouped: Mapping[str, list[str]]) -> dict[str, Any]
     return {key: values[0] for key, values in grouped.items()}
 
 
-def _read_headers(plan: MessagePlan, headers: Mapping[str, str]) -> dict[str, Any]:
+def read_headers(plan: MessagePlan, headers: Mapping[str, str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for binding in plan.headers:
         text = headers.get(binding.wire)
@@ -298,7 +298,7 @@ def _status_from(plan: MessagePlan, output: Mapping[str, Any]) -> int | None:
     return int(value) if value is not None else None
 
 
-def _write_headers(plan: MessagePlan, output: Mapping[str, Any]) -> list[tuple[str, str]]:
+def write_headers(plan: MessagePlan, output: Mapping[str, Any]) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
     for binding in plan.headers:
         value = output.get(binding.name)
