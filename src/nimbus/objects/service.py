@@ -24,7 +24,7 @@ from nimbus.objects.blobs import BlobReader, BlobStore
 from nimbus.objects.buckets import BucketRegistry
 from nimbus.objects.checksums import BodyDigests, ChecksumAlgorithm
 from nimbus.objects.copies import ObjectCopier
-from nimbus.objects.errors import InvalidArgument, NoSuchKey
+from nimbus.objects.errors import NoSuchKey, S3Error
 from nimbus.objects.model import (
     Body,
     BucketInfo,
@@ -193,7 +193,7 @@ class ObjectsService:
         for key in keys:
             try:
                 await self.delete_object(bucket, key)
-            except InvalidArgument as error:
+            except S3Error as error:  # reported for this key only, as DeleteObjects does
                 outcomes.append(DeleteOutcome(key, error))
             else:
                 outcomes.append(DeleteOutcome(key))

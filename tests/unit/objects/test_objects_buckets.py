@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import Harness
+
 from nimbus.objects import ObjectsService
 from nimbus.objects.errors import (
     BucketAlreadyOwnedByYou,
