@@ -56,6 +56,7 @@ from nimbus.objects.tokens import TokenCodec
 from nimbus.objects.writer import ObjectWriter
 
 _SECRET_KEY = "token-secret"
+_OPEN_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,11 +175,19 @@ class ObjectsService:
         conditions: Conditions | None = None,
     ) -> ObjectRead:
         """The object and an open reader of the requested bytes (nothing read yet)."""
-        record = self._record(bucket, key)
-        preconditions.check(conditions, record.info)
-        served = parse_range(range_header, record.info.size)
-        start, length = (served.start, served.length) if served else (0, record.info.size)
-        return ObjectRead(record.info, served, self._blobs.open(record.blob, start, length))
+        for attempt in range(_OPEN_ATTEMPTS):
+            record = self._record(bucket, key)
+            preconditions.check(conditions, record.info)
+            served = parse_range(range_header, record.info.size)
+            start, length = (served.start, served.length) if served else (0, record.info.size)
+            try:
+                reader = self._blobs.open(record.blob, start, length)
+            except FileNotFoundError:  # replaced between reading the row and the open
+                if attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                continue
+            return ObjectRead(record.info, served, reader)
+        raise AssertionError("unreachable")
 
     async def delete_object(self, bucket: str, key: str) -> None:
         """Idempotent: deleting a missing key succeeds."""

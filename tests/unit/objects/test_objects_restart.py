@@ -62,7 +62,7 @@ def test_objects_buckets_and_uploads_survive_a_restart(harness: Harness) -> None
     assert harness.changes[-1].sequencer > sequencer
 
 
-def test_tokens_do_not_survive_a_new_data_dir(harness: Harness, tmp_path: object) -> None:
+def test_tokens_do_not_survive_a_new_data_dir(harness: Harness) -> None:
     saved: dict[str, str | None] = {}
 
     async def first(s: ObjectsService) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import zlib
@@ -17,10 +18,12 @@ from nimbus.objects import (
     EventName,
     MetadataDirective,
     ObjectAttributes,
+    ObjectLimits,
     ObjectsService,
 )
 from nimbus.objects.errors import (
     BadDigest,
+    EntityTooLarge,
     InvalidDigest,
     InvalidRange,
     InvalidRequest,
@@ -385,3 +388,34 @@ def test_tagging(harness: Harness) -> None:
         await s.put_object_tagging(b, "k", {"k" * 128: "v" * 256})
 
     harness.run(body)
+
+
+def test_concurrent_writes_to_one_key_leave_one_object_and_one_file(harness: Harness) -> None:
+    async def body(s: ObjectsService) -> None:
+        b = await bucket(s)
+        bodies = [str(i).encode() * 100 for i in range(20)]
+        await asyncio.gather(*(s.put_object(b, "hot", data) for data in bodies))
+        await asyncio.gather(*(s.put_object(b, f"k{i}", data) for i, data in enumerate(bodies)))
+        assert await (await s.get_object(b, "hot")).body.read() in bodies
+        assert (await s.list_objects_v2(b)).key_count == 21
+
+    harness.run(body)
+    files = [p for p in (harness.data_dir / "objects" / "data").rglob("*") if p.is_file()]
+    assert len(files) == 21
+    assert sum(c.key == "hot" for c in harness.changes) == 20
+
+
+def test_object_size_limit(harness: Harness) -> None:
+    harness.limits = ObjectLimits(max_object_size=10)
+
+    async def body(s: ObjectsService) -> None:
+        b = await bucket(s)
+        await s.put_object(b, "fits", b"x" * 10)
+        with pytest.raises(EntityTooLarge) as caught:
+            await s.put_object(b, "big", chunks(b"x" * 6, b"x" * 6))
+        assert caught.value.extra_fields()["MaxSizeAllowed"] == "10"
+        with pytest.raises(NoSuchKey):
+            await s.head_object(b, "big")
+
+    harness.run(body)
+    assert not list((harness.data_dir / "objects" / "tmp").iterdir())
