@@ -11,6 +11,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from nimbus.objects.checksums import ChecksumAlgorithm
+from nimbus.objects.errors import S3Error
 
 Body = bytes | AsyncIterable[bytes]
 """An object's content: all at once, or as chunks streamed from the request."""
@@ -130,7 +131,7 @@ class DeleteOutcome:
     """One key of a DeleteObjects: `error` is None when deleted (or already absent)."""
 
     key: str
-    error: Exception | None = None
+    error: S3Error | None = None
 
 
 @dataclass(frozen=True, slots=True)
