@@ -130,9 +130,22 @@ class MalformedXML(ClientError):
 
 
 class InvalidArgument(ClientError):
-    """An S3 header or query parameter that does not have its modeled type."""
+    """S3's catch-all for a bad argument; names it in ArgumentName/ArgumentValue."""
 
     code = "InvalidArgument"
+
+    def __init__(self, message: str, name: str | None = None, value: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.value = value
+
+    def extra_fields(self) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        if self.name is not None:
+            fields["ArgumentName"] = self.name
+        if self.value is not None:
+            fields["ArgumentValue"] = self.value
+        return fields
 
 
 class TooManyRequests(ClientError):

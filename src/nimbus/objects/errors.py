@@ -26,6 +26,7 @@ Errors that carry extra elements in S3's `<Error>` body (`<BucketName>`, `<Key>`
 from __future__ import annotations
 
 from nimbus.errors import ClientError, NimbusError
+from nimbus.errors import InvalidArgument as BaseInvalidArgument
 
 
 class NotModified(NimbusError):
@@ -152,21 +153,8 @@ class InvalidRequest(S3Error):
     code = "InvalidRequest"
 
 
-class InvalidArgument(S3Error):
-    code = "InvalidArgument"
-
-    def __init__(self, message: str, name: str | None = None, value: str | None = None) -> None:
-        super().__init__(message)
-        self.name = name
-        self.value = value
-
-    def extra_fields(self) -> dict[str, str]:
-        fields: dict[str, str] = {}
-        if self.name is not None:
-            fields["ArgumentName"] = self.name
-        if self.value is not None:
-            fields["ArgumentValue"] = self.value
-        return fields
+class InvalidArgument(S3Error, BaseInvalidArgument):
+    """The gateway's InvalidArgument, also an S3Error (per-key results in DeleteObjects)."""
 
 
 class InvalidTag(S3Error):
