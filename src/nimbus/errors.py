@@ -22,7 +22,8 @@ message. The gateway maps them to the wire in exactly one place
      │    ├── UnknownOperation            404 UnknownOperationException
      │    ├── MalformedXML                400 MalformedXML (REST-XML bodies, S3)
      │    ├── InvalidArgument             400 InvalidArgument (S3 headers, query)
-     │    └── auth errors                 403 (signature, unknown key, expired)
+     │    └── auth errors                 403 (signature, unknown key, expired; S3's
+     │                                    own codes: SignatureDoesNotMatch, ...)
      └── ServiceError                     5xx: the platform failed
           └── NotImplementedOperation     501 NotImplemented
 """
@@ -164,6 +165,9 @@ class TooManyRequests(ClientError):
 
 class AuthError(ClientError):
     status = 403
+    # Which check failed (an `iam.sigv4_failures.Failure`), so each protocol can name it
+    # with its own code; None for errors raised outside the signature checks.
+    failure: object | None = None
 
 
 class MissingAuthenticationToken(AuthError):
@@ -185,6 +189,34 @@ class UnrecognizedClient(AuthError):
 
 class AccessDenied(AuthError):
     code = "AccessDeniedException"
+
+
+class SignatureDoesNotMatch(AuthError):
+    code = "SignatureDoesNotMatch"
+
+
+class InvalidAccessKeyId(AuthError):
+    code = "InvalidAccessKeyId"
+
+
+class RequestTimeTooSkewed(AuthError):
+    code = "RequestTimeTooSkewed"
+
+
+class XAmzContentSHA256Mismatch(AuthError):
+    code = "XAmzContentSHA256Mismatch"
+    status = 400
+
+
+class AuthorizationHeaderMalformed(AuthError):
+    code = "AuthorizationHeaderMalformed"
+    status = 400
+
+
+class S3AccessDenied(AuthError):
+    """S3 spells it without the `Exception` suffix."""
+
+    code = "AccessDenied"
 
 
 class ServiceError(NimbusError):

@@ -25,6 +25,8 @@ from nimbus.functions.service import FunctionsService
 from nimbus.metering.bill import Bill, InstanceComparison, Month, compare_instance, compute_bill
 from nimbus.metering.ledger import UsageLedger
 from nimbus.metering.prices import PriceList
+from nimbus.objects.model import ObjectLimits
+from nimbus.objects.service import ObjectsService
 from nimbus.queues.service import QueuesService
 from nimbus.sandbox import limits, runtime_lib
 from nimbus.sandbox.factory import EnvironmentFactory
@@ -104,6 +106,10 @@ class Platform:
         sync_s = settings.usage_sync_interval_ms / 1000
         self.ledger = UsageLedger(data / "usage.db", sync_interval_s=sync_s)
         self.prices = PriceList.from_settings(settings)
+        self.objects = ObjectsService(
+            data / "s3", clock=self.clock,
+            limits=ObjectLimits(min_part_size=settings.object_min_part_size),
+        )  # fmt: skip
         if settings.telemetry:
             self.invoker.observer = InvocationTelemetry(self.log_store, self.metrics, self.ledger)
         self._sweeper: asyncio.Task[None] | None = None
@@ -163,6 +169,7 @@ class Platform:
 
     async def start(self) -> None:
         await self.queues.start()
+        await self.objects.start()
         await self.executor.start()
         in_use = {config.runtime for config in self.registry.list()}
         for runtime in in_use & set(self.runtimes.available()):
@@ -203,6 +210,7 @@ class Platform:
         await self.invoker.drain(grace)
         await self.executor.stop(grace)
         await self.queues.stop()
+        await self.objects.stop()
         self.ledger.close()
         self.log_store.close()
         self.store.close()

@@ -55,6 +55,9 @@ class Settings:
     scale_target_drain_seconds: float = 2.0  # size a fleet to drain its backlog in this time
     scale_in_cooldown_seconds: float = 10.0
 
+    # Object storage (S3): every part of a multipart upload but the last is at least this
+    object_min_part_size: int = 5 * MB
+
     # Execution environments
     keep_warm_seconds: float = 300.0
     shutdown_grace_seconds: float = 10.0

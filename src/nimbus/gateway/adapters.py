@@ -8,21 +8,16 @@ output members: the same signature whatever the protocol.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 from nimbus.errors import NimbusError, NotImplementedOperation
-from nimbus.gateway.errors import (
-    aws_json_error_response,
-    error_response,
-    s3_error_response,
-    s3_request_headers,
-)
+from nimbus.gateway.errors import aws_json_error_response, error_response
 from nimbus.gateway.protocols.aws_json import AwsJsonProtocol
 from nimbus.gateway.protocols.rest_json import HttpResponse, RestJsonProtocol
-from nimbus.gateway.protocols.rest_xml import RestXmlProtocol, path_style
+from nimbus.iam.sigv4 import Verification
 
 Params = dict[str, Any]
 S = TypeVar("S")
@@ -31,18 +26,27 @@ S_contra = TypeVar("S_contra", contravariant=True)
 
 @dataclass(frozen=True)
 class AwsRequest:
+    """A request as received. S3 requests keep their body unread in `stream` (`body` is
+    then empty); `auth` is what the signature check established, for the adapter."""
+
     method: str
     raw_path: str
     query_string: str
     headers: list[tuple[str, str]]
     body: bytes
     base_url: str
+    stream: AsyncIterator[bytes] | None = None
+    auth: Verification | None = None
 
 
 @dataclass(frozen=True)
 class RequestContext:
     request_id: str
     base_url: str
+    account_id: str = "000000000000"
+    region: str = "us-east-1"
+    # S3: the flexible checksum an aws-chunked trailer carries, read after the body ends
+    trailer: Callable[[], str | None] | None = None
 
 
 class Handler(Protocol[S_contra]):
@@ -57,7 +61,9 @@ class ServiceAdapter(Protocol):
     def error(self, error: NimbusError, request_id: str) -> HttpResponse: ...
 
 
-def _handler(handlers: Mapping[str, Callable[..., Awaitable[Params]]], name: str, api: str) -> Any:
+def handler_for(
+    handlers: Mapping[str, Callable[..., Awaitable[Params]]], name: str, api: str
+) -> Any:
     handler = handlers.get(name)
     if handler is None:
         raise NotImplementedOperation(f"nimbus does not implement the {api} operation {name} yet.")
@@ -75,7 +81,7 @@ class RestJsonAdapter(Generic[S]):
         operation, path_params = self._protocol.match(request.method, request.raw_path, query)
         headers = {name.lower(): value for name, value in request.headers}
         params = self._protocol.parse(operation, path_params, query, headers, request.body)
-        handler = _handler(self._handlers, operation.name, self._api)
+        handler = handler_for(self._handlers, operation.name, self._api)
         output = await handler(self._service, params, RequestContext(request_id, request.base_url))
         response = self._protocol.serialize(operation, output)
         response.headers.append(("x-amzn-RequestId", request_id))
@@ -95,7 +101,7 @@ class AwsJsonAdapter(Generic[S]):
         headers = {name.lower(): value for name, value in request.headers}
         operation = self._protocol.operation(headers)
         params = self._protocol.parse(operation, request.body)
-        handler = _handler(self._handlers, operation.name, self._api)
+        handler = handler_for(self._handlers, operation.name, self._api)
         output = await handler(self._service, params, RequestContext(request_id, request.base_url))
         response = self._protocol.serialize(operation, output)
         response.headers.append(("x-amzn-RequestId", request_id))
@@ -107,44 +113,3 @@ class AwsJsonAdapter(Generic[S]):
             error, request_id, protocol.content_type, protocol.errors,
             protocol.query_compatible, protocol.client_error_status,
         )  # fmt: skip
-
-
-class S3Adapter(Generic[S]):
-    """REST-XML (S3). Virtual-hosted requests (``<bucket>.<base host>``) are rewritten to
-    path style first; `base_hosts` are the host names nimbus is reached by (no port).
-
-    Errors raised while serving a request are answered here, so HEAD requests get S3's
-    bodiless error; `error` serves the gateway's own (authentication) errors.
-    """
-
-    def __init__(
-        self,
-        protocol: RestXmlProtocol,
-        handlers: Mapping[str, Handler[S]],
-        service: S,
-        api: str = "S3",
-        base_hosts: Collection[str] = ("localhost",),
-    ) -> None:
-        self._protocol, self._handlers, self._service, self._api = protocol, handlers, service, api
-        self._base_hosts = frozenset(h.lower() for h in base_hosts)
-
-    async def call(self, request: AwsRequest, request_id: str) -> HttpResponse:
-        try:
-            response = await self._call(request, request_id)
-        except NimbusError as error:
-            return s3_error_response(error, request_id, head=request.method.upper() == "HEAD")
-        response.headers.extend(s3_request_headers(request_id))
-        return response
-
-    async def _call(self, request: AwsRequest, request_id: str) -> HttpResponse:
-        query = parse_qsl(request.query_string, keep_blank_values=True)
-        headers = {name.lower(): value for name, value in request.headers}
-        raw_path = path_style(headers.get("host"), request.raw_path, self._base_hosts)
-        operation, path_params = self._protocol.match(request.method, raw_path, query, headers)
-        params = self._protocol.parse(operation, path_params, query, headers, request.body)
-        handler = _handler(self._handlers, operation.name, self._api)
-        output = await handler(self._service, params, RequestContext(request_id, request.base_url))
-        return self._protocol.serialize(operation, output)
-
-    def error(self, error: NimbusError, request_id: str) -> HttpResponse:
-        return s3_error_response(error, request_id)

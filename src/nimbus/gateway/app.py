@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 
 import botocore.session
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from nimbus.errors import NimbusError, RequestEntityTooLarge
-from nimbus.gateway import lambda_api, logs_api, sqs_api
+from nimbus.gateway import lambda_api, logs_api, s3_api, sqs_api
 from nimbus.gateway.adapters import AwsJsonAdapter, RestJsonAdapter, ServiceAdapter
-from nimbus.gateway.aws import AwsGateway, AwsRequest
+from nimbus.gateway.aws import AwsGateway, AwsRequest, is_s3_request
 from nimbus.gateway.errors import error_response
 from nimbus.gateway.operator_auth import OperatorGuard
 from nimbus.gateway.platform_api import platform_routes
 from nimbus.gateway.protocols.aws_json import AwsJsonProtocol
 from nimbus.gateway.protocols.rest_json import RestJsonProtocol
+from nimbus.gateway.protocols.rest_xml import RestXmlProtocol, StreamedResponse
+from nimbus.gateway.s3_adapter import S3Adapter
 from nimbus.iam.sigv4 import Verifier
 from nimbus.platform import Platform
 
@@ -36,6 +39,11 @@ async def read_body(request: Request, limit: int) -> bytes:
                 f"Request must be smaller than {limit} bytes for the operation"
             )
     return bytes(chunks)
+
+
+def _has_body(request: Request) -> bool:
+    headers = request.headers
+    return "transfer-encoding" in headers or headers.get("content-length", "0") not in ("", "0")
 
 
 def aws_services(platform: Platform) -> dict[str, ServiceAdapter]:
@@ -58,6 +66,14 @@ def aws_services(platform: Platform) -> dict[str, ServiceAdapter]:
         ),
         "logs": AwsJsonAdapter(logs_protocol, logs_api.HANDLERS, platform.logs, "CloudWatch Logs"),
         "sqs": AwsJsonAdapter(sqs_protocol, sqs_api.HANDLERS, platform.queues, "SQS"),
+        "s3": S3Adapter(
+            RestXmlProtocol(session.get_service_model("s3")),
+            s3_api.HANDLERS,
+            platform.objects,
+            base_hosts=("localhost", platform.settings.host),
+            account_id=platform.settings.account_id,
+            region=platform.settings.region,
+        ),
     }
 
 
@@ -70,24 +86,39 @@ def create_app(platform: Platform) -> Starlette:
 
     async def aws(request: Request) -> Response:
         scope = request.scope
-        try:
-            body = await read_body(request, settings.create_request_limit)
-        except NimbusError as error:
-            reply = error_response(error, "")
-            return Response(reply.body, reply.status, headers=dict(reply.headers))
         raw_path = scope.get("raw_path") or scope["path"].encode()
         aws_request = AwsRequest(
             method=request.method,
             raw_path=raw_path.decode("utf-8", errors="replace"),
             query_string=scope["query_string"].decode("latin-1"),
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-            body=body,
+            body=b"",
             base_url=str(request.base_url).rstrip("/"),
         )
+        if is_s3_request(aws_request):  # objects stream through; never held whole
+            aws_request = dataclasses.replace(aws_request, stream=request.stream())
+        else:
+            try:
+                body = await read_body(request, settings.create_request_limit)
+            except NimbusError as error:
+                reply = error_response(error, "")
+                return Response(reply.body, reply.status, headers=dict(reply.headers))
+            aws_request = dataclasses.replace(aws_request, body=body)
         reply = await gateway.handle(aws_request)
-        response = Response(reply.body, reply.status)
+        if aws_request.stream is not None and reply.status >= 300 and _has_body(request):
+            # Answered before the body was read (an Expect: 100-continue client may never
+            # send it): the connection cannot carry another request.
+            reply.headers.append(("Connection", "close"))
+        response: Response
+        if isinstance(reply, StreamedResponse) and request.method != "HEAD":
+            response = StreamingResponse(reply.stream, reply.status)
+        else:
+            response = Response(reply.body, reply.status)
         for name, value in reply.headers:
-            response.headers.append(name, value)
+            if name.lower() == "content-length":  # HEAD: the object's, not the empty body's
+                response.headers[name] = value
+            else:
+                response.headers.append(name, value)
         return response
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]

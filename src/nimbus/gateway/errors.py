@@ -15,11 +15,12 @@ import json
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
 
-from nimbus.errors import NimbusError
+from nimbus.errors import AuthError, NimbusError
 from nimbus.gateway.protocols.aws_json import ModeledError
 from nimbus.gateway.protocols.rest_json import JSON_CONTENT_TYPE, HttpResponse
 from nimbus.gateway.protocols.rest_xml import XML_CONTENT_TYPE
 from nimbus.gateway.protocols.rest_xml_serialize import XML_DECLARATION
+from nimbus.iam.sigv4_failures import for_s3
 
 
 def error_body(error: NimbusError) -> dict[str, str]:
@@ -91,15 +92,22 @@ def s3_request_headers(request_id: str) -> list[tuple[str, str]]:
     return [("x-amz-request-id", request_id), ("x-amz-id-2", s3_host_id(request_id))]
 
 
-def s3_error_response(error: NimbusError, request_id: str, *, head: bool = False) -> HttpResponse:
-    """A REST-XML error: ``<Error>`` with Code, Message, the error's extra fields, RequestId
-    and HostId. HEAD responses and 304 Not Modified have no body (botocore then reports
-    the status as the code).
+def s3_error_response(
+    error: NimbusError, request_id: str, *, head: bool = False, resource: str | None = None
+) -> HttpResponse:
+    """A REST-XML error: ``<Error>`` with Code, Message, the error's extra fields, the
+    Resource (the request's path), RequestId and HostId. Authentication failures get S3's
+    codes. HEAD responses and 304 Not Modified have no body (botocore then reports the
+    status as the code).
     """
+    if isinstance(error, AuthError):
+        error = for_s3(error)
     headers = s3_request_headers(request_id)
     if head or error.status == 304:
         return HttpResponse(error.status, headers, b"")
     fields = {"Code": error.code, "Message": error.message, **error.extra_fields()}
+    if resource is not None:
+        fields["Resource"] = resource
     fields.update(RequestId=request_id, HostId=s3_host_id(request_id))
     elements = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in fields.items())
     body = f"{XML_DECLARATION}<Error>{elements}</Error>".encode()

@@ -75,6 +75,7 @@ class Verification:
     signature: str
     payload_hash: str
     security_token: str | None
+    signing_key: bytes = b""  # for aws-chunked chunk signatures
 
 
 def derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
@@ -120,8 +121,12 @@ class Verifier:
         now: datetime,
         *,
         s3: bool = False,
+        verify_payload: bool = True,
     ) -> Verification:
-        """Like `verify`, but return everything later steps may need."""
+        """Like `verify`, but return everything later steps may need.
+
+        `verify_payload=False` leaves the signed payload hash to the caller, which checks
+        it while the body streams (`request.body` is then not the body)."""
         headers = index_headers(request.headers)
         pairs = query_pairs(request.query_string)
         claim = read_claim(headers, pairs)
@@ -137,13 +142,17 @@ class Verifier:
             request.method, request.raw_path, headers, pairs, claim, payload_hash, s3=s3
         )
         to_sign = f"{ALGORITHM}\n{claim.timestamp}\n{claim.scope.path}\n{_sha256_hex(canonical)}"
-        expected = _hmac(self.signing_key(secret, claim.scope), to_sign).hex().encode()
+        signing_key = self.signing_key(secret, claim.scope)
+        expected = _hmac(signing_key, to_sign).hex().encode()
         # bytes, because compare_digest refuses str with non-ASCII characters
         provided = claim.signature.encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(expected, provided):
             raise fail(Failure.MISMATCH, SIGNATURE_MISMATCH)
-        check_payload(request.body, payload_hash)
-        return Verification(claim.scope, claim.timestamp, claim.signature, payload_hash, token)
+        if verify_payload:
+            check_payload(request.body, payload_hash)
+        return Verification(
+            claim.scope, claim.timestamp, claim.signature, payload_hash, token, signing_key
+        )
 
 
 def verify(

@@ -14,10 +14,16 @@ from typing import Final
 from nimbus.errors import (
     AccessDenied,
     AuthError,
+    AuthorizationHeaderMalformed,
     IncompleteSignature,
+    InvalidAccessKeyId,
     InvalidSignature,
     MissingAuthenticationToken,
+    RequestTimeTooSkewed,
+    S3AccessDenied,
+    SignatureDoesNotMatch,
     UnrecognizedClient,
+    XAmzContentSHA256Mismatch,
 )
 
 SIGNATURE_MISMATCH = (
@@ -40,8 +46,7 @@ class Failure(Enum):
     UNSIGNED_HEADERS = "unsigned-headers"
 
 
-# JSON-protocol codes for every failure; S3's codes (SignatureDoesNotMatch,
-# RequestTimeTooSkewed, XAmzContentSHA256Mismatch, ...) will be a second table.
+# JSON-protocol codes for every failure; S3's are the second table.
 _ERRORS: Final = MappingProxyType(
     {
         Failure.MISSING: MissingAuthenticationToken,
@@ -56,5 +61,46 @@ _ERRORS: Final = MappingProxyType(
 )
 
 
+# S3's codes and texts (None: keep the check's own message).
+_S3_ERRORS: Final = MappingProxyType(
+    {
+        Failure.MISSING: (S3AccessDenied, "Access Denied"),
+        Failure.MALFORMED: (AuthorizationHeaderMalformed, None),
+        Failure.UNKNOWN_KEY: (
+            InvalidAccessKeyId,
+            "The AWS Access Key Id you provided does not exist in our records.",
+        ),
+        Failure.MISMATCH: (
+            SignatureDoesNotMatch,
+            "The request signature we calculated does not match the signature you "
+            "provided. Check your key and signing method.",
+        ),
+        Failure.SKEWED: (
+            RequestTimeTooSkewed,
+            "The difference between the request time and the current time is too large.",
+        ),
+        Failure.EXPIRED: (S3AccessDenied, "Request has expired"),
+        Failure.PAYLOAD_MISMATCH: (XAmzContentSHA256Mismatch, None),
+        Failure.UNSIGNED_HEADERS: (
+            S3AccessDenied,
+            "There were headers present in the request which were not signed",
+        ),
+    }
+)
+
+
 def fail(failure: Failure, message: str) -> AuthError:
-    return _ERRORS[failure](message)
+    error = _ERRORS[failure](message)
+    error.failure = failure
+    return error
+
+
+def for_s3(error: AuthError) -> AuthError:
+    """The same authentication failure as S3 reports it (its codes and texts)."""
+    failure = error.failure
+    if not isinstance(failure, Failure):
+        return error
+    kind, text = _S3_ERRORS[failure]
+    converted = kind(text or error.message)
+    converted.failure = failure
+    return converted

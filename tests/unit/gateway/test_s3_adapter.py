@@ -10,10 +10,11 @@ from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
 
 from nimbus.errors import ClientError, MalformedXML, NimbusError
-from nimbus.gateway.adapters import AwsRequest, RequestContext, S3Adapter
+from nimbus.gateway.adapters import AwsRequest, RequestContext
 from nimbus.gateway.errors import s3_error_response, s3_host_id
 from nimbus.gateway.protocols.rest_json import HttpResponse
 from nimbus.gateway.protocols.rest_xml import RestXmlProtocol
+from nimbus.gateway.s3_adapter import S3Adapter
 
 S3 = botocore.session.get_session().get_service_model("s3")
 PROTOCOL = RestXmlProtocol(S3)
@@ -85,6 +86,9 @@ class Service:
 
 def _recording(name: str, output: dict[str, Any]) -> Any:
     async def handler(service: Service, params: dict[str, Any], ctx: RequestContext) -> Any:
+        body = params.get("Body")
+        if body is not None and not isinstance(body, bytes):  # streamed: read it here
+            params["Body"] = b"".join([chunk async for chunk in body])
         service.calls.append((name, params))
         return output
 

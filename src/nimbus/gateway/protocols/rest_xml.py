@@ -129,6 +129,12 @@ class RestXmlProtocol:
         """
         return self._router.match(method, raw_path, query, headers)
 
+    def streaming_input(self, op: OperationModel) -> str | None:
+        """The input member that is a streamed blob (PutObject's ``Body``), if any: its
+        bytes are the caller's to stream, not this protocol's to read."""
+        streamed = op.get_streaming_input()
+        return None if streamed is None else str(streamed.name)
+
     def parse(
         self,
         op: OperationModel,
