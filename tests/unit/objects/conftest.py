@@ -75,11 +75,15 @@ class RecordingTargets:
     def to(self, arn: str) -> list[Any]:
         return [payload for target, payload in self.delivered if target == arn]
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
+    async def wait_for(self, count: int) -> None:
         """Until `count` deliveries in all have been accepted."""
+        await self.wait_until(lambda: len(self.delivered) >= count)
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Until `condition()` holds, checked after each delivery attempt."""
 
         async def arrived() -> None:
-            while len(self.delivered) < count:
+            while not condition():
                 self._changed = asyncio.Event()
                 await self._changed.wait()
 
