@@ -79,7 +79,7 @@ def validated(config: NotificationConfiguration) -> NotificationConfiguration:
     destinations = tuple(_validated(d) for d in config.destinations)
     for first, second in itertools.combinations(destinations, 2):
         if ambiguous(first, second):
-            raise InvalidArgument(AMBIGUOUS, "FilterRule", "")
+            raise InvalidArgument(AMBIGUOUS)
     return replace(config, destinations=destinations)
 
 
