@@ -2,7 +2,8 @@
 
 service.py     ObjectsService: the public API the gateway calls
 buckets.py     bucket names, creation, delete-when-empty
-writer.py      the one commit path of every create/delete (per-key lock, on_change hook)
+writer.py      the one commit path of every create/delete (per-key lock, outbox rows)
+notifications/ event notifications: configuration, matching, records, the outbox
 copies.py      CopyObject's attribute directives and byte copy
 multipart.py   multipart uploads: parts, complete (assemble), abort, listings
 pages.py       ListObjects (V1) and ListObjectsV2 pages; listing.py the key walk;
@@ -19,7 +20,6 @@ from nimbus.objects.checksums import ChecksumAlgorithm
 from nimbus.objects.model import (
     Body,
     BucketInfo,
-    ChangeHook,
     Checksum,
     ChecksumRequest,
     CompletedPart,
@@ -36,7 +36,16 @@ from nimbus.objects.model import (
     ObjectSummary,
     PartInfo,
     PartsPage,
+    RequestInfo,
     UploadInfo,
+)
+from nimbus.objects.notifications import (
+    Destination,
+    DestinationKind,
+    FilterRule,
+    NotificationConfiguration,
+    NotificationSettings,
+    NotificationTargets,
 )
 from nimbus.objects.ranges import ByteRange
 from nimbus.objects.service import ObjectRead, ObjectsService
@@ -45,7 +54,6 @@ __all__ = [
     "Body",
     "BucketInfo",
     "ByteRange",
-    "ChangeHook",
     "Checksum",
     "ChecksumAlgorithm",
     "ChecksumRequest",
@@ -53,9 +61,15 @@ __all__ = [
     "Conditions",
     "ContentHeaders",
     "DeleteOutcome",
+    "Destination",
+    "DestinationKind",
     "EventName",
+    "FilterRule",
     "ListPage",
     "MetadataDirective",
+    "NotificationConfiguration",
+    "NotificationSettings",
+    "NotificationTargets",
     "ObjectAttributes",
     "ObjectChange",
     "ObjectInfo",
@@ -65,5 +79,6 @@ __all__ = [
     "ObjectsService",
     "PartInfo",
     "PartsPage",
+    "RequestInfo",
     "UploadInfo",
 ]

@@ -14,7 +14,13 @@ from dataclasses import replace
 from nimbus.clock import Clock
 from nimbus.objects.blobs import BlobStore
 from nimbus.objects.errors import InvalidRequest
-from nimbus.objects.model import EventName, MetadataDirective, ObjectAttributes, ObjectInfo
+from nimbus.objects.model import (
+    EventName,
+    MetadataDirective,
+    ObjectAttributes,
+    ObjectInfo,
+    RequestInfo,
+)
 from nimbus.objects.store import ObjectRecord
 from nimbus.objects.writer import ObjectWriter
 
@@ -57,19 +63,25 @@ class ObjectCopier:
         bucket: str,
         key: str,
         attributes: Callable[[ObjectInfo], ObjectAttributes],
+        request: RequestInfo,
     ) -> ObjectInfo:
         """Copy the source `load_source` returns; reloaded if it is replaced meanwhile."""
         for attempt in range(_ATTEMPTS):
             source = load_source()
             try:
-                return await self._copy(source, bucket, key, attributes(source.info))
+                return await self._copy(source, bucket, key, attributes(source.info), request)
             except FileNotFoundError:  # overwritten under us: copy the new version
                 if attempt == _ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
     async def _copy(
-        self, source: ObjectRecord, bucket: str, key: str, attributes: ObjectAttributes
+        self,
+        source: ObjectRecord,
+        bucket: str,
+        key: str,
+        attributes: ObjectAttributes,
+        request: RequestInfo,
     ) -> ObjectInfo:
         multipart = source.info.parts_count is not None
         blob = await self._blobs.concat([source.blob], md5=multipart)
@@ -86,5 +98,5 @@ class ObjectCopier:
             checksum=checksum,
             parts_count=None,
         )
-        await self._writer.publish(ObjectRecord(info, blob.id), EventName.COPY)
+        await self._writer.publish(ObjectRecord(info, blob.id), EventName.COPY, request)
         return info

@@ -17,6 +17,7 @@ Errors that carry extra elements in S3's `<Error>` body (`<BucketName>`, `<Key>`
                ├── InvalidRange               416 (+ RangeRequested, ActualObjectSize)
                ├── PreconditionFailed         412 (+ Condition)
                ├── InvalidRequest / InvalidArgument (+ ArgumentName, ArgumentValue)
+               │    └── UnableToValidateDestinations (+ ArgumentName<n>, ArgumentValue<n>)
                ├── InvalidTag                 400
                ├── BadDigest / InvalidDigest  400
                ├── InvalidPart / InvalidPartOrder
@@ -155,6 +156,22 @@ class InvalidRequest(S3Error):
 
 class InvalidArgument(S3Error, BaseInvalidArgument):
     """The gateway's InvalidArgument, also an S3Error (per-key results in DeleteObjects)."""
+
+
+class UnableToValidateDestinations(InvalidArgument):
+    """A notification configuration naming destinations that fail validation; each one
+    is an ArgumentName<n> (the ARN) / ArgumentValue<n> (why) pair, as S3 lists them."""
+
+    def __init__(self, failures: list[tuple[str, str]]) -> None:
+        super().__init__("Unable to validate the following destination configurations")
+        self.failures = tuple(failures)
+
+    def extra_fields(self) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        for number, (name, value) in enumerate(self.failures, start=1):
+            fields[f"ArgumentName{number}"] = name
+            fields[f"ArgumentValue{number}"] = value
+        return fields
 
 
 class InvalidTag(S3Error):

@@ -6,8 +6,11 @@ clock. Keys are `str` here; the store keeps their UTF-8 bytes (S3 orders keys by
 
 from __future__ import annotations
 
+import base64
 import enum
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+import hashlib
+import secrets
+from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from nimbus.objects.checksums import ChecksumAlgorithm
@@ -134,21 +137,39 @@ class DeleteOutcome:
     error: S3Error | None = None
 
 
+def new_request_id() -> str:
+    """A request id in S3's style: 16 upper-case hex digits."""
+    return secrets.token_hex(8).upper()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """Who asked for a change, as its notifications tell: the request id of the response,
+    the client's address and its principal (None: the service's own principal)."""
+
+    request_id: str = field(default_factory=new_request_id)
+    source_ip: str = "127.0.0.1"
+    principal: str | None = None
+
+    @property
+    def host_id(self) -> str:
+        """`x-amz-id-2`: derived from the request id, as the gateway derives it."""
+        digest = hashlib.sha256(self.request_id.encode("utf-8")).digest()
+        return base64.b64encode(digest).decode("ascii")
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectChange:
-    """What the `on_change` hook is told after a create or delete is committed."""
+    """A committed create or delete, as its notifications describe it."""
 
     bucket: str
     key: str
     event: EventName
     sequencer: str
     time: float
-    size: int | None = None
+    request: RequestInfo
+    size: int | None = None  # None on deletes
     etag: str | None = None  # unquoted, as notification records carry it
-
-
-ChangeHook = Callable[[ObjectChange], Awaitable[None]]
-"""Awaited after each committed change; it must not raise (its errors reach the caller)."""
 
 
 @dataclass(frozen=True, slots=True)

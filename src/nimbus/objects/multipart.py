@@ -41,6 +41,7 @@ from nimbus.objects.model import (
     ObjectLimits,
     PartInfo,
     PartsPage,
+    RequestInfo,
     UploadInfo,
 )
 from nimbus.objects.names import key_bytes
@@ -155,7 +156,12 @@ class MultipartUploads:
         await self._blobs.remove([part.blob for part in parts])
 
     async def complete(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[CompletedPart],
+        request: RequestInfo,
     ) -> ObjectInfo:
         async with self._locks.hold(bucket, upload_id.encode()):
             upload = self._upload(bucket, key, upload_id)
@@ -174,7 +180,7 @@ class MultipartUploads:
             every_part = self._store.parts(upload_id)
             record = ObjectRecord(info, blob.id)
             also = store.delete_upload(upload_id)
-            await self._writer.publish(record, EventName.COMPLETE_MULTIPART_UPLOAD, also)
+            await self._writer.publish(record, EventName.COMPLETE_MULTIPART_UPLOAD, request, also)
         await self._blobs.remove([part.blob for part in every_part])
         return info
 

@@ -2,8 +2,12 @@
 
 Bytes stream into files (blobs.py) while their MD5 and checksum are computed; metadata
 rows are group-committed to one SQLite file (store.py); every create and delete goes
-through `ObjectWriter`, which tells the optional `on_change` hook after the commit.
-Multipart uploads live in multipart.py; this class is the one API the gateway calls.
+through `ObjectWriter`, which commits the change's notification outbox rows with it
+(notifications/); a dispatcher delivers them to the `NotificationTargets`. Multipart
+uploads live in multipart.py; this class is the one API the gateway calls.
+
+Writes take an optional `RequestInfo` (request id, client address, principal) for their
+notifications; without one, a fresh request id and 127.0.0.1.
 
 Results are frozen dataclasses (model.py); failures are the S3 errors of errors.py, and a
 GET or HEAD whose conditions say "not modified" raises `NotModified` (304).
@@ -28,7 +32,6 @@ from nimbus.objects.errors import NoSuchKey, S3Error
 from nimbus.objects.model import (
     Body,
     BucketInfo,
-    ChangeHook,
     Checksum,
     ChecksumRequest,
     CompletedPart,
@@ -42,10 +45,16 @@ from nimbus.objects.model import (
     ObjectLimits,
     PartInfo,
     PartsPage,
+    RequestInfo,
     UploadInfo,
 )
 from nimbus.objects.multipart import MultipartUploads
 from nimbus.objects.names import key_bytes
+from nimbus.objects.notifications.config import NotificationConfiguration
+from nimbus.objects.notifications.notifier import Notifier
+from nimbus.objects.notifications.outbox import NotificationSettings
+from nimbus.objects.notifications.records import Origin
+from nimbus.objects.notifications.targets import NotificationTargets
 from nimbus.objects.pages import BucketLister
 from nimbus.objects.ranges import ByteRange, parse_range
 from nimbus.objects.sequencer import META_KEY as SEQUENCER_KEY
@@ -78,14 +87,22 @@ class ObjectsService:
         data_dir: Path,
         *,
         clock: Clock,
-        on_change: ChangeHook | None = None,
         limits: ObjectLimits | None = None,
+        targets: NotificationTargets | None = None,
+        region: str = "us-east-1",
+        account_id: str = "000000000000",
+        principal: str | None = None,
+        notification_settings: NotificationSettings | None = None,
     ) -> None:
+        """`targets` receive the notifications (None: none are queued); `region`,
+        `account_id` and `principal` (default: the account) are what records carry."""
         self._db_path = data_dir / "objects.db"
         self._blobs = BlobStore(data_dir / "objects")
         self._clock = clock
-        self._on_change = on_change
         self._limits = limits or ObjectLimits()
+        self._targets = targets
+        self._origin = Origin(region, account_id, principal or account_id)
+        self._notification_settings = notification_settings or NotificationSettings()
 
     async def start(self) -> None:
         """Open the store, drop orphaned temp and data files, load the buckets."""
@@ -98,17 +115,23 @@ class ObjectsService:
         self._blobs.sweep(self._store.blobs())
         self._buckets = BucketRegistry(self._store, self._clock)
         sequencer = Sequencer(int(self._store.meta(SEQUENCER_KEY) or 0))
+        self._notifier = Notifier(
+            self._store, self._targets, self._origin, self._clock, self._notification_settings
+        )
         self._writer = ObjectWriter(
-            self._store, self._buckets, self._blobs, sequencer, self._clock, self._on_change
+            self._store, self._buckets, self._blobs, sequencer, self._clock, self._notifier
         )
         self._copier = ObjectCopier(self._blobs, self._writer, self._clock)
         self._lister = BucketLister(self._store, TokenCodec(bytes.fromhex(secret)), self._limits)
         self._multipart = MultipartUploads(
             self._store, self._buckets, self._blobs, self._writer, self._clock, self._limits
         )
+        self._notifier.start()
 
     async def stop(self) -> None:
-        """Close the store once every queued commit is done."""
+        """Stop delivering (undelivered notifications stay queued), then close the store
+        once every queued commit is done."""
+        await self._notifier.stop()
         await asyncio.to_thread(self._store.close)
 
     # Buckets
@@ -126,7 +149,32 @@ class ObjectsService:
         return self._buckets.all()
 
     async def delete_bucket(self, name: str) -> None:
-        await self._blobs.remove(await self._buckets.delete(name))
+        """Its notification configuration goes with it."""
+        parts = await self._buckets.delete(name)
+        self._notifier.forget(name)
+        await self._blobs.remove(parts)
+
+    # Notification configuration (notifications/)
+
+    async def put_bucket_notification_configuration(
+        self,
+        bucket: str,
+        config: NotificationConfiguration,
+        *,
+        skip_destination_validation: bool = False,
+        request: RequestInfo | None = None,
+    ) -> None:
+        """Replace the bucket's configuration; queues get an `s3:TestEvent`."""
+        self._buckets.get(bucket)
+        checked = await self._notifier.checked(config, skip_destination_validation)
+        with self._buckets.writing(bucket):
+            await self._notifier.save(bucket, checked)
+        await self._notifier.send_test_events(bucket, checked, request or RequestInfo())
+
+    async def get_bucket_notification_configuration(self, bucket: str) -> NotificationConfiguration:
+        """As stored: ids filled in, rule names `Prefix`/`Suffix` (empty when none)."""
+        self._buckets.get(bucket)
+        return self._notifier.configuration(bucket)
 
     # Objects
 
@@ -139,6 +187,7 @@ class ObjectsService:
         attributes: ObjectAttributes | None = None,
         content_md5: str | None = None,
         checksum: ChecksumRequest | None = None,
+        request: RequestInfo | None = None,
     ) -> ObjectInfo:
         """Store `body` under `key`; returns once the file and the row are durable."""
         self._buckets.get(bucket)
@@ -156,7 +205,9 @@ class ObjectsService:
             attributes,
             Checksum(algorithm, blob.checksum) if algorithm and blob.checksum else None,
         )
-        await self._writer.publish(ObjectRecord(info, blob.id), EventName.PUT)
+        await self._writer.publish(
+            ObjectRecord(info, blob.id), EventName.PUT, request or RequestInfo()
+        )
         return info
 
     async def head_object(
@@ -189,19 +240,24 @@ class ObjectsService:
             return ObjectRead(record.info, served, reader)
         raise AssertionError("unreachable")
 
-    async def delete_object(self, bucket: str, key: str) -> None:
-        """Idempotent: deleting a missing key succeeds."""
+    async def delete_object(
+        self, bucket: str, key: str, *, request: RequestInfo | None = None
+    ) -> None:
+        """Idempotent: deleting a missing key succeeds (and notifies nobody)."""
         self._buckets.get(bucket)
         key_bytes(key)
-        await self._writer.delete(bucket, key)
+        await self._writer.delete(bucket, key, request or RequestInfo())
 
-    async def delete_objects(self, bucket: str, keys: Sequence[str]) -> list[DeleteOutcome]:
+    async def delete_objects(
+        self, bucket: str, keys: Sequence[str], *, request: RequestInfo | None = None
+    ) -> list[DeleteOutcome]:
         """DeleteObjects: one outcome per key, in order (an error only for that key)."""
         self._buckets.get(bucket)
+        request = request or RequestInfo()
         outcomes = []
         for key in keys:
             try:
-                await self.delete_object(bucket, key)
+                await self.delete_object(bucket, key, request=request)
             except S3Error as error:  # reported for this key only, as DeleteObjects does
                 outcomes.append(DeleteOutcome(key, error))
             else:
@@ -219,6 +275,7 @@ class ObjectsService:
         tagging_directive: MetadataDirective = MetadataDirective.COPY,
         attributes: ObjectAttributes | None = None,
         conditions: Conditions | None = None,
+        request: RequestInfo | None = None,
     ) -> ObjectInfo:
         """CopyObject: the source's bytes under `key`, its metadata or `attributes`'.
         `conditions` are the x-amz-copy-source-if-* headers (412 when they fail)."""
@@ -239,7 +296,7 @@ class ObjectsService:
                 info.attributes, given, metadata_directive, tagging_directive
             )
 
-        return await self._copier.copy(source, bucket, key, chosen)
+        return await self._copier.copy(source, bucket, key, chosen, request or RequestInfo())
 
     # Tagging
 
@@ -323,9 +380,17 @@ class ObjectsService:
         )
 
     async def complete_multipart_upload(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[CompletedPart]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[CompletedPart],
+        *,
+        request: RequestInfo | None = None,
     ) -> ObjectInfo:
-        return await self._multipart.complete(bucket, key, upload_id, parts)
+        return await self._multipart.complete(
+            bucket, key, upload_id, parts, request or RequestInfo()
+        )
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         await self._multipart.abort(bucket, key, upload_id)

@@ -4,7 +4,9 @@ Writes go through a `GroupCommitter` (WAL, synchronous=FULL, group commit): the 
 builds statements here and awaits their commit before it answers. Keys are stored as
 their UTF-8 bytes (BLOB), so SQLite's ordering is S3's (UTF-8 binary order) and a
 listing is an index range scan. The bytes of objects and parts live in files named by
-`blob` ids (see blobs.py), never by key.
+`blob` ids (see blobs.py), never by key. The notification tables (each bucket's
+configuration, the outbox) are here too, so an outbox row commits with its change;
+their statements live in notifications/.
 """
 
 from __future__ import annotations
@@ -66,6 +68,18 @@ CREATE TABLE IF NOT EXISTS parts (
     checksum    TEXT,
     PRIMARY KEY (upload_id, part_number)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS notification_configs (
+    bucket TEXT PRIMARY KEY,
+    config TEXT NOT NULL
+);
+-- AUTOINCREMENT: ids are never reused, so reading "rows after the last id seen" never
+-- misses a row committed after the highest one was delivered and deleted.
+CREATE TABLE IF NOT EXISTS outbox (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind   TEXT NOT NULL,
+    target TEXT NOT NULL,
+    body   TEXT NOT NULL
+);
 """
 _OBJECT_COLUMNS = "key, blob, size, etag, modified, attributes, tags, algorithm, checksum, parts"
 _PART_COLUMNS = "part_number, blob, size, etag, modified, algorithm, checksum"
@@ -94,6 +108,10 @@ class ObjectStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Rows of one query (notifications/ keeps the SQL of its own tables)."""
+        return self._db.read(sql, params)
 
     def meta(self, key: str) -> str | None:
         rows = self._db.read("SELECT value FROM meta WHERE key = ?", (key,))
@@ -173,6 +191,7 @@ def delete_bucket(name: str) -> list[Statement]:
             (name,),
         ),
         ("DELETE FROM uploads WHERE bucket = ?", (name,)),
+        ("DELETE FROM notification_configs WHERE bucket = ?", (name,)),
         ("DELETE FROM buckets WHERE name = ?", (name,)),
     ]
 

@@ -1,10 +1,11 @@
 """Committing object versions: the one path every create and delete takes.
 
 For one key at a time (a per-key lock, held only around the commit, never while a body
-streams): read the row being replaced, commit the new row with the next sequencer, then
-unlink the replaced blob and tell the `on_change` hook. An object is therefore visible,
-and acknowledged, only once its file is renamed into place and its row committed; a
-blob whose commit failed is removed again.
+streams): read the row being replaced, commit the new row with the next sequencer and
+the change's notification outbox rows (one transaction: a change is never durable
+without its notifications), then wake the outbox dispatcher and unlink the replaced
+blob. An object is therefore visible, and acknowledged, only once its file is renamed
+into place and its row committed; a blob whose commit failed is removed again.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from nimbus.clock import Clock
 from nimbus.objects import store
 from nimbus.objects.blobs import BlobStore
 from nimbus.objects.buckets import BucketRegistry
-from nimbus.objects.model import ChangeHook, EventName, ObjectChange
+from nimbus.objects.model import EventName, ObjectChange, RequestInfo
+from nimbus.objects.notifications.notifier import Notifier
 from nimbus.objects.sequencer import Sequencer
 from nimbus.objects.store import ObjectRecord, ObjectStore
 from nimbus.store.groupcommit import Statement
@@ -53,45 +55,50 @@ class ObjectWriter:
         blobs: BlobStore,
         sequencer: Sequencer,
         clock: Clock,
-        on_change: ChangeHook | None,
+        notifier: Notifier,
     ) -> None:
         self._store = objects
         self._buckets = buckets
         self._blobs = blobs
         self._sequencer = sequencer
         self._clock = clock
-        self._on_change = on_change
+        self._notifier = notifier
         self._locks = KeyLocks()
 
     async def publish(
-        self, record: ObjectRecord, event: EventName, also: Sequence[Statement] = ()
+        self,
+        record: ObjectRecord,
+        event: EventName,
+        request: RequestInfo,
+        also: Sequence[Statement] = (),
     ) -> None:
-        """Make `record` the key's object (with `also` in the same commit), then notify."""
+        """Make `record` the key's object, with `also` and its notifications in the same
+        commit."""
         info = record.info
         key = info.key.encode()
         async with self._locks.hold(info.bucket, key):
             old = self._store.get_object(info.bucket, key)
             sequencer, counter = self._sequencer.next()
+            change = ObjectChange(
+                info.bucket,
+                info.key,
+                event,
+                sequencer,
+                info.last_modified,
+                request,
+                info.size,
+                info.etag.strip('"'),
+            )
             try:
                 with self._buckets.writing(info.bucket):
-                    await self._store.commit([store.put_object(record), counter, *also])
+                    await self._commit([store.put_object(record), counter, *also], change)
             except BaseException:
                 await self._blobs.remove([record.blob])
                 raise
             if old is not None:
                 await self._blobs.remove([old.blob])
-        change = ObjectChange(
-            info.bucket,
-            info.key,
-            event,
-            sequencer,
-            info.last_modified,
-            info.size,
-            info.etag.strip('"'),
-        )
-        await self._notify(change)
 
-    async def delete(self, bucket: str, key: str) -> bool:
+    async def delete(self, bucket: str, key: str, request: RequestInfo) -> bool:
         """Remove the key's object if there is one; whether there was."""
         raw = key.encode()
         async with self._locks.hold(bucket, raw):
@@ -99,9 +106,9 @@ class ObjectWriter:
             if old is None:
                 return False
             sequencer, counter = self._sequencer.next()
-            await self._store.commit([store.delete_object(bucket, raw), counter])
+            change = ObjectChange(bucket, key, EventName.DELETE, sequencer, self._clock(), request)
+            await self._commit([store.delete_object(bucket, raw), counter], change)
             await self._blobs.remove([old.blob])
-        await self._notify(ObjectChange(bucket, key, EventName.DELETE, sequencer, self._clock()))
         return True
 
     async def set_tags(self, bucket: str, key: str, tags: dict[str, str]) -> bool:
@@ -113,6 +120,8 @@ class ObjectWriter:
             await self._store.commit([store.set_tags(bucket, raw, tags)])
         return True
 
-    async def _notify(self, change: ObjectChange) -> None:
-        if self._on_change is not None:
-            await self._on_change(change)
+    async def _commit(self, statements: list[Statement], change: ObjectChange) -> None:
+        notifications = self._notifier.outbox_statements(change)
+        await self._store.commit([*statements, *notifications])
+        if notifications:
+            self._notifier.wake()

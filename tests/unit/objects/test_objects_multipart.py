@@ -7,7 +7,7 @@ import hashlib
 import zlib
 
 import pytest
-from conftest import Harness, chunks
+from conftest import EVENT_BRIDGE, Harness, chunks
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +16,6 @@ from nimbus.objects import (
     ChecksumRequest,
     CompletedPart,
     ContentHeaders,
-    EventName,
     ObjectAttributes,
     ObjectsService,
 )
@@ -60,6 +59,7 @@ def test_upload_complete_round_trip(harness: Harness) -> None:
         p2 = await s.upload_part("bkt", "video", upload.upload_id, 2, b"bbbbbb")
         p3 = await s.upload_part("bkt", "video", upload.upload_id, 3, b"c")
         assert p1.etag == f'"{hashlib.md5(b"aaaaa").hexdigest()}"'
+        await s.put_bucket_notification_configuration("bkt", EVENT_BRIDGE)
         done = await s.complete_multipart_upload(
             "bkt",
             "video",
@@ -79,9 +79,11 @@ def test_upload_complete_round_trip(harness: Harness) -> None:
         assert await s.list_multipart_uploads("bkt") == []
         with pytest.raises(NoSuchUpload):
             await s.list_parts("bkt", "video", upload.upload_id)
+        await harness.recorded.wait_for(1)
 
     harness.run(body)
-    assert harness.changes[-1].event is EventName.COMPLETE_MULTIPART_UPLOAD
+    [event] = harness.recorded.events
+    assert event["detail"]["reason"] == "CompleteMultipartUpload"
     files = [p for p in (harness.data_dir / "objects").rglob("*") if p.is_file()]
     assert len(files) == 1  # the parts are gone, the object remains
 
