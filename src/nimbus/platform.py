@@ -27,6 +27,7 @@ from nimbus.metering.ledger import UsageLedger
 from nimbus.metering.prices import PriceList
 from nimbus.objects.model import ObjectLimits
 from nimbus.objects.service import ObjectsService
+from nimbus.platform_targets import PlatformTargets
 from nimbus.queues.service import QueuesService
 from nimbus.sandbox import limits, runtime_lib
 from nimbus.sandbox.factory import EnvironmentFactory
@@ -109,6 +110,8 @@ class Platform:
         self.objects = ObjectsService(
             data / "s3", clock=self.clock,
             limits=ObjectLimits(min_part_size=settings.object_min_part_size),
+            targets=PlatformTargets(self.functions, self.queues),
+            region=settings.region, account_id=settings.account_id,
         )  # fmt: skip
         if settings.telemetry:
             self.invoker.observer = InvocationTelemetry(self.log_store, self.metrics, self.ledger)

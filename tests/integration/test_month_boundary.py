@@ -15,10 +15,12 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
+
+# At import (collection) time, while "conftest" is still this directory's module.
+from conftest import NimbusServer, running_server
 
 from nimbus.cli.main import cli
 from nimbus.functions.invoke import InvokeRequest
@@ -27,9 +29,6 @@ from nimbus.metering.bill import Month
 from nimbus.packaging import build_package
 from nimbus.platform import Platform
 from nimbus.settings import Settings
-
-if TYPE_CHECKING:
-    from conftest import NimbusServer
 
 ROLE = "arn:aws:iam::000000000000:role/test"
 SOURCE = "def handler(event, context):\n    print('tick', event['n'])\n    return event['n']\n"
@@ -144,8 +143,6 @@ def test_a_server_started_with_an_offset_clock_bills_its_own_month(
 ) -> None:
     """The setting end to end: a server five minutes before the end of a month bills that
     month, not today's, and the CLI's default month is the server's."""
-    from conftest import running_server  # the integration suite's server helpers
-
     target = last_second(2027, 2) - 300
     offset = target - datetime.now(UTC).timestamp()
     env = {"NIMBUS_CLOCK_OFFSET_SECONDS": repr(offset)}

@@ -37,6 +37,7 @@ class AwsRequest:
     base_url: str
     stream: AsyncIterator[bytes] | None = None
     auth: Verification | None = None
+    client_ip: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class RequestContext:
     region: str = "us-east-1"
     # S3: the flexible checksum an aws-chunked trailer carries, read after the body ends
     trailer: Callable[[], str | None] | None = None
+    client_ip: str = "127.0.0.1"
 
 
 class Handler(Protocol[S_contra]):

@@ -94,6 +94,7 @@ def create_app(platform: Platform) -> Starlette:
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
             body=b"",
             base_url=str(request.base_url).rstrip("/"),
+            client_ip=request.client.host if request.client else "127.0.0.1",
         )
         if is_s3_request(aws_request):  # objects stream through; never held whole
             aws_request = dataclasses.replace(aws_request, stream=request.stream())

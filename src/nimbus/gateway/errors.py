@@ -9,8 +9,6 @@ code/status/message of an error is read in one module only.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
@@ -21,6 +19,7 @@ from nimbus.gateway.protocols.rest_json import JSON_CONTENT_TYPE, HttpResponse
 from nimbus.gateway.protocols.rest_xml import XML_CONTENT_TYPE
 from nimbus.gateway.protocols.rest_xml_serialize import XML_DECLARATION
 from nimbus.iam.sigv4_failures import for_s3
+from nimbus.objects.model import RequestInfo
 
 
 def error_body(error: NimbusError) -> dict[str, str]:
@@ -83,8 +82,9 @@ def aws_json_error_response(
 
 
 def s3_host_id(request_id: str) -> str:
-    """S3's ``x-amz-id-2``: an opaque base64 token, derived from the request id here."""
-    return base64.b64encode(hashlib.sha256(request_id.encode("utf-8")).digest()).decode("ascii")
+    """S3's ``x-amz-id-2``: an opaque token derived from the request id (as the object
+    store's notification records carry it)."""
+    return RequestInfo(request_id).host_id
 
 
 def s3_request_headers(request_id: str) -> list[tuple[str, str]]:

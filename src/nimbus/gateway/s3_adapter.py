@@ -93,7 +93,8 @@ class S3Adapter(Generic[S]):
             verify_digests(raw, headers)
             params = self._protocol.parse(operation, path_params, query, headers, raw)
         ctx = RequestContext(
-            request_id, request.base_url, self._account_id, self._region, trailer
+            request_id, request.base_url, self._account_id, self._region, trailer,
+            request.client_ip,
         )  # fmt: skip
         handler = handler_for(self._handlers, operation.name, self._api)
         output = await handler(self._service, params, ctx)

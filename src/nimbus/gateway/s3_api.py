@@ -10,11 +10,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from nimbus.errors import NotImplementedOperation
 from nimbus.gateway import s3_shapes as shapes
 from nimbus.gateway.adapters import Handler, Params, RequestContext
 from nimbus.objects.checksums import ChecksumAlgorithm
-from nimbus.objects.model import CompletedPart, ListPage, MetadataDirective
+from nimbus.objects.model import CompletedPart, ListPage, MetadataDirective, RequestInfo
 from nimbus.objects.service import ObjectsService
+
+
+def _request(ctx: RequestContext) -> RequestInfo:
+    """Who asked, as the change's notification records tell."""
+    return RequestInfo(ctx.request_id, ctx.client_ip)
 
 
 def _owner(ctx: RequestContext) -> Params:
@@ -64,6 +70,7 @@ async def put_object(objects: ObjectsService, params: Params, ctx: RequestContex
         attributes=shapes.attributes(params),
         content_md5=params.get("ContentMD5"),
         checksum=shapes.checksum_request(params, ctx.trailer),
+        request=_request(ctx),
     )
     return {"ETag": info.etag, **shapes.checksum_members(info.checksum)}
 
@@ -104,14 +111,14 @@ async def head_object(objects: ObjectsService, params: Params, ctx: RequestConte
 
 
 async def delete_object(objects: ObjectsService, params: Params, ctx: RequestContext) -> Params:
-    await objects.delete_object(params["Bucket"], params["Key"])
+    await objects.delete_object(params["Bucket"], params["Key"], request=_request(ctx))
     return {}
 
 
 async def delete_objects(objects: ObjectsService, params: Params, ctx: RequestContext) -> Params:
     request = params.get("Delete") or {}
     keys = [entry["Key"] for entry in request.get("Objects", [])]
-    outcomes = await objects.delete_objects(params["Bucket"], keys)
+    outcomes = await objects.delete_objects(params["Bucket"], keys, request=_request(ctx))
     quiet = bool(request.get("Quiet"))
     deleted = [{"Key": o.key} for o in outcomes if o.error is None and not quiet]
     errors = [
@@ -133,6 +140,7 @@ async def copy_object(objects: ObjectsService, params: Params, ctx: RequestConte
         tagging_directive=MetadataDirective(params.get("TaggingDirective") or "COPY"),
         attributes=shapes.attributes(params),
         conditions=shapes.conditions(params, "CopySource"),
+        request=_request(ctx),
     )
     result = {"ETag": info.etag, "LastModified": shapes.when(info.last_modified)}
     return {"CopyObjectResult": {**result, **shapes.checksum_members(info.checksum)}}
@@ -276,7 +284,9 @@ async def complete_multipart_upload(
         for part in wire_parts
     ]
     bucket, key = params["Bucket"], params["Key"]
-    info = await objects.complete_multipart_upload(bucket, key, params["UploadId"], parts)
+    info = await objects.complete_multipart_upload(
+        bucket, key, params["UploadId"], parts, request=_request(ctx)
+    )
     return {
         "Location": f"{ctx.base_url}/{bucket}/{quote(key)}",
         "Bucket": bucket,
@@ -352,7 +362,32 @@ async def list_multipart_uploads(
     }
 
 
+async def put_bucket_notification_configuration(
+    objects: ObjectsService, params: Params, ctx: RequestContext
+) -> Params:
+    config = shapes.notification_configuration(params.get("NotificationConfiguration") or {})
+    if config.event_bridge:
+        raise NotImplementedOperation(
+            "nimbus has no event bus yet: EventBridgeConfiguration is not accepted."
+        )
+    await objects.put_bucket_notification_configuration(
+        params["Bucket"], config,
+        skip_destination_validation=bool(params.get("SkipDestinationValidation")),
+        request=_request(ctx),
+    )  # fmt: skip
+    return {}
+
+
+async def get_bucket_notification_configuration(
+    objects: ObjectsService, params: Params, ctx: RequestContext
+) -> Params:
+    config = await objects.get_bucket_notification_configuration(params["Bucket"])
+    return shapes.notification_members(config)
+
+
 HANDLERS: dict[str, Handler[ObjectsService]] = {
+    "PutBucketNotificationConfiguration": put_bucket_notification_configuration,
+    "GetBucketNotificationConfiguration": get_bucket_notification_configuration,
     "CreateBucket": create_bucket,
     "HeadBucket": head_bucket,
     "ListBuckets": list_buckets,

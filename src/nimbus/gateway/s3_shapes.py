@@ -24,6 +24,12 @@ from nimbus.objects.model import (
     ObjectAttributes,
     ObjectInfo,
 )
+from nimbus.objects.notifications.config import (
+    Destination,
+    DestinationKind,
+    FilterRule,
+    NotificationConfiguration,
+)
 
 Params = dict[str, Any]
 
@@ -150,3 +156,48 @@ def url_encoded(value: str | None, encode: bool) -> str | None:
     if value is None or not encode:
         return value
     return quote(value, safe="/")
+
+
+# Notification configuration: the three destination lists of the API and their ARN member.
+_DESTINATION_LISTS = (
+    (DestinationKind.QUEUE, "QueueConfigurations", "QueueArn"),
+    (DestinationKind.FUNCTION, "LambdaFunctionConfigurations", "LambdaFunctionArn"),
+    (DestinationKind.TOPIC, "TopicConfigurations", "TopicArn"),
+)
+
+
+def notification_configuration(wire: Mapping[str, Any]) -> NotificationConfiguration:
+    destinations = []
+    for kind, list_name, arn_member in _DESTINATION_LISTS:
+        for entry in wire.get(list_name) or []:
+            rules = ((entry.get("Filter") or {}).get("Key") or {}).get("FilterRules") or []
+            destinations.append(
+                Destination(
+                    kind,
+                    entry.get(arn_member, ""),
+                    tuple(entry.get("Events") or ()),
+                    tuple(FilterRule(r.get("Name", ""), r.get("Value", "")) for r in rules),
+                    entry.get("Id"),
+                )
+            )
+    return NotificationConfiguration(tuple(destinations), "EventBridgeConfiguration" in wire)
+
+
+def notification_members(config: NotificationConfiguration) -> Params:
+    out: Params = {}
+    for kind, list_name, arn_member in _DESTINATION_LISTS:
+        entries = []
+        for destination in config.of_kind(kind):
+            entry: Params = {
+                "Id": destination.id, arn_member: destination.arn,
+                "Events": list(destination.events),
+            }  # fmt: skip
+            if destination.filter_rules:
+                rules = [{"Name": r.name, "Value": r.value} for r in destination.filter_rules]
+                entry["Filter"] = {"Key": {"FilterRules": rules}}
+            entries.append(entry)
+        if entries:
+            out[list_name] = entries
+    if config.event_bridge:
+        out["EventBridgeConfiguration"] = {}
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Harness
+from objects_harness import Harness
 
 from nimbus.objects import ObjectsService
 from nimbus.objects.errors import (

@@ -9,9 +9,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, Harness
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from objects_harness import FakeClock, Harness
 
 from nimbus.objects import ObjectsService
 from nimbus.objects.errors import InvalidArgument

@@ -7,9 +7,9 @@ import hashlib
 import zlib
 
 import pytest
-from conftest import EVENT_BRIDGE, Harness, chunks
 from hypothesis import given
 from hypothesis import strategies as st
+from objects_harness import EVENT_BRIDGE, Harness, chunks
 
 from nimbus.objects import (
     ChecksumAlgorithm,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FUNCTION_ARN, QUEUE_ARN, Harness
+from objects_harness import FUNCTION_ARN, QUEUE_ARN, Harness
 
 from nimbus.objects import (
     Destination,

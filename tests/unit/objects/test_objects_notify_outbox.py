@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EVENT_BRIDGE, FUNCTION_ARN, QUEUE_ARN, Harness, RecordingTargets
+from objects_harness import EVENT_BRIDGE, FUNCTION_ARN, QUEUE_ARN, Harness, RecordingTargets
 
 from nimbus.objects import (
     Destination,

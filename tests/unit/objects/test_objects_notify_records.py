@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from conftest import FUNCTION_ARN, QUEUE_ARN, Harness
+from objects_harness import FUNCTION_ARN, QUEUE_ARN, Harness
 
 from nimbus.objects import (
     CompletedPart,

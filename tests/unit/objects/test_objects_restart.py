@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import EVENT_BRIDGE, Harness
+from objects_harness import EVENT_BRIDGE, Harness
 
 from nimbus.objects import CompletedPart, ObjectAttributes, ObjectsService
 from nimbus.objects.errors import InvalidArgument

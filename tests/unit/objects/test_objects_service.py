@@ -8,7 +8,7 @@ import hashlib
 import zlib
 
 import pytest
-from conftest import EVENT_BRIDGE, Harness, chunks
+from objects_harness import EVENT_BRIDGE, Harness, chunks
 
 from nimbus.objects import (
     ChecksumAlgorithm,
