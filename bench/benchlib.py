@@ -288,6 +288,37 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
     raise RuntimeError(f"server at {url} not ready after {timeout}s")
 
 
+class MotoServer:
+    """moto's standalone server (`python -m moto.server`) on a free port, as a subprocess.
+
+    The usual local stand-in for SQS and S3; needs `pip install -e '.[bench]'`.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log = Path(tempfile.mkstemp(prefix="moto-bench-", suffix=".log")[1])
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def __enter__(self) -> MotoServer:
+        argv = [PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        with self._log.open("wb") as out:
+            self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        wait_ready(f"{self.url}/moto-api/", self.process, self._log)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self._log.unlink(missing_ok=True)
+
+
 ECHO_APP = """
 import sys, uvicorn
 

@@ -2,7 +2,7 @@
 
 `.venv/bin/python bench/run_all.py [--only NAME ...]`. Each benchmark runs as its own
 process; its output is shown as it runs and its last line (JSON) is collected. Takes
-about three minutes on the 2-core reference machine.
+about five minutes on the 2-core reference machine.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import benchlib as b
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     "cold_start", "warm_invoke", "snapshot_isolation", "memory", "telemetry_overhead",
-    "logs_filter", "sqs_throughput", "esm_pipeline",
+    "logs_filter", "sqs_throughput", "esm_pipeline", "s3_objects",
 )  # fmt: skip
 TIMEOUT_S = 240
 
@@ -65,6 +65,12 @@ same run, interleaved where the machine's noise could favour one of them:
   latency (the handler logs `now - send time`) and messages/s for a queued backlog;
   peers: Celery 5 and Dramatiq with Redis, 2 worker processes, a no-op task
   (`bench/task_queue_peers.py`; needs `pip install -e '.[bench]'`).
+- **s3_objects**: boto3 against nimbus and `moto_server`: 8 client threads (one client
+  each) looping PutObject of a new 1 KB key then GetObject of it for 4 s (pairs/s), and
+  `upload_file`/`download_file` of 1 GiB of random bytes with s3transfer defaults (moto
+  at 256 MB: it keeps objects in memory and serves ranged GETs of a 1 GiB multipart
+  object at ~13 MB/s); bare baseline: the same bytes written to a local file with fsync
+  and read back by one process. Interleaved rounds, medians.
 """
 
 

@@ -16,14 +16,10 @@ Goal (issue): nimbus ≥ 3,000 messages/s end to end.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
-import subprocess
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import benchlib as b
@@ -43,24 +39,6 @@ def sqs_client(url: str, pool: int = THREADS) -> Any:
         "sqs", endpoint_url=url, region_name=b.REGION, aws_access_key_id=b.ACCESS_KEY,
         aws_secret_access_key=b.SECRET_KEY, config=config,
     )  # fmt: skip
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's standalone server as a subprocess on a free port; yields its URL."""
-    port = b.free_port()
-    log = Path(tempfile.mkstemp(prefix="moto-bench-", suffix=".log")[1])
-    argv = [b.PYTHON, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        b.wait_ready(f"{url}/moto-api/", process, log)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.unlink(missing_ok=True)
 
 
 def cycle(client: Any, queue: str, rounds: int) -> int:
@@ -174,8 +152,8 @@ def main() -> None:
     parser.add_argument("--latency", type=int, default=100, help="samples per round")
     args = parser.parse_args()
     report = b.Report("sqs_throughput")
-    with b.NimbusServer() as nimbus, moto_server() as moto:
-        rate, p50 = measure(args, {"nimbus": nimbus.url, "moto": moto})
+    with b.NimbusServer() as nimbus, b.MotoServer() as moto:
+        rate, p50 = measure(args, {"nimbus": nimbus.url, "moto": moto.url})
     report.compare(
         f"messages/s, {THREADS} threads, batches of {BATCH}",
         rate["nimbus"],
