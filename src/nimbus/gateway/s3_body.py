@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ SIGNED_CHUNKS: Final = frozenset(
 )
 _EMPTY_SHA256: Final = hashlib.sha256(b"").hexdigest()
 _MAX_LINE: Final = 4096
+HASH_BATCH: Final = 1024 * 1024
 PAYLOAD_MISMATCH: Final = (
     "The provided 'x-amz-content-sha256' header does not match what was computed."
 )
@@ -82,9 +84,17 @@ class RequestBody:
 
     async def _hashed(self) -> AsyncIterator[bytes]:
         digest = hashlib.sha256()
+        pending = bytearray()
         async for chunk in self._plain():
-            digest.update(chunk)
-            yield chunk
+            pending += chunk
+            if len(pending) >= HASH_BATCH:  # hashed in a worker thread, off the event loop
+                batch = bytes(pending)
+                pending.clear()
+                await asyncio.to_thread(digest.update, batch)
+                yield batch
+        if pending:
+            digest.update(pending)
+            yield bytes(pending)
         if not hmac.compare_digest(digest.hexdigest(), self._payload_hash):
             raise XAmzContentSHA256Mismatch(PAYLOAD_MISMATCH)
 

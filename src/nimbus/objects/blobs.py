@@ -26,6 +26,7 @@ from nimbus.objects.errors import EntityTooLarge
 from nimbus.objects.model import Body
 
 READ_CHUNK = 1024 * 1024
+WRITE_BATCH = 1024 * 1024  # bytes hashed and written per hand-off to a worker thread
 _COPY_CHUNK = 64 * 1024 * 1024
 
 
@@ -68,13 +69,24 @@ class BlobStore:
     async def write(self, body: Body, digests: BodyDigests, max_size: int) -> Blob:
         """Stream `body` to a new blob; nothing is kept if a digest fails or it is too big."""
         blob, tmp = self._new()
+
+        def absorb(out: BinaryIO, data: bytes) -> None:
+            digests.update(data)  # hashlib releases the GIL on buffers this large
+            out.write(data)
+
         try:
             with tmp.open("wb") as out:
+                pending = bytearray()
                 async for chunk in _chunks(body):
-                    if digests.size + len(chunk) > max_size:
-                        raise EntityTooLarge(digests.size + len(chunk), max_size)
-                    digests.update(chunk)
-                    out.write(chunk)
+                    if digests.size + len(pending) + len(chunk) > max_size:
+                        raise EntityTooLarge(digests.size + len(pending) + len(chunk), max_size)
+                    pending += chunk
+                    if len(pending) >= WRITE_BATCH:
+                        # off the event loop: other requests' bytes keep arriving meanwhile
+                        await asyncio.to_thread(absorb, out, bytes(pending))
+                        pending.clear()
+                if pending:
+                    absorb(out, bytes(pending))
                 md5, checksum = digests.finish()
                 out.flush()
                 await asyncio.to_thread(self._publish, out.fileno(), tmp, blob)
