@@ -49,3 +49,35 @@ def test_create_list_invoke_with_the_aws_cli(nimbus_server: Any, tmp_path: Path)
     assert json.loads(out.read_text()) == {"hi": 1}
     missing = aws(nimbus_server, "lambda", "get-function", "--function-name", "nope")
     assert missing.returncode != 0 and "ResourceNotFoundException" in missing.stderr
+
+
+def test_s3_commands_with_the_aws_cli(nimbus_server: Any, tmp_path: Path) -> None:
+    source = tmp_path / "upload dir"
+    (source / "nested").mkdir(parents=True)
+    (source / "nested" / "ü file.txt").write_text("hello")
+    big = source / "big.bin"
+    big.write_bytes(bytes(range(256)) * (40 * 1024 * 4))  # 40 MiB: multipart through the CLI
+
+    def ok(*args: str) -> str:
+        result = aws(nimbus_server, *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    ok("s3", "mb", "s3://cli-objects")
+    ok("s3", "sync", str(source), "s3://cli-objects/sync")
+    listing = ok("s3", "ls", "s3://cli-objects/sync/", "--recursive")
+    assert "sync/nested/ü file.txt" in listing and "sync/big.bin" in listing
+    assert "PRE nested/" in ok("s3", "ls", "s3://cli-objects/sync/")
+    back = tmp_path / "back.bin"
+    ok("s3", "cp", "s3://cli-objects/sync/big.bin", str(back))
+    assert back.read_bytes() == big.read_bytes()
+    head = json.loads(
+        ok("s3api", "head-object", "--bucket", "cli-objects", "--key", "sync/big.bin")
+    )
+    assert head["ContentLength"] == big.stat().st_size and head["ETag"].endswith('-5"')
+    refused = aws(nimbus_server, "s3", "rb", "s3://cli-objects")
+    assert refused.returncode != 0 and "BucketNotEmpty" in refused.stderr
+    ok("s3", "rm", "s3://cli-objects", "--recursive")
+    ok("s3", "rb", "s3://cli-objects")
+    buckets = json.loads(ok("s3api", "list-buckets"))["Buckets"]
+    assert "cli-objects" not in [b["Name"] for b in buckets]
