@@ -64,6 +64,13 @@ def test_parse_and_unsupported() -> None:
     assert is_supported(ChecksumAlgorithm.SHA1)
 
 
+def test_crc32c_comes_from_the_pinned_library() -> None:
+    # The CRC-32C check value of "123456789" (RFC 3720's Castagnoli polynomial)
+    assert is_supported(ChecksumAlgorithm.CRC32C)
+    digest = base64.b64decode(compute(ChecksumAlgorithm.CRC32C, b"123456789"))
+    assert digest.hex() == "e3069283"
+
+
 def test_composite_is_the_checksum_of_the_part_digests() -> None:
     values = [compute(ChecksumAlgorithm.CRC32, b"a"), compute(ChecksumAlgorithm.CRC32, b"b")]
     raw = b"".join(base64.b64decode(v) for v in values)
