@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -12,27 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nimbus.cli.client import Connection, pass_connection
-
-_UNITS = ("B", "KiB", "MiB", "GiB")
-
-
-def human_size(size: int) -> str:
-    """Bytes for people: `512 B`, `1.5 KiB`, `50.0 MiB`."""
-    value = float(size)
-    for unit in _UNITS[:-1]:
-        if value < 1024:
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} {_UNITS[-1]}"
-
-
-def short_time(last_modified: str) -> str:
-    """Lambda's `2024-05-01T12:00:00.123+0000` as `2024-05-01 12:00:00 UTC`."""
-    try:
-        moment = datetime.strptime(last_modified, "%Y-%m-%dT%H:%M:%S.%f%z")
-    except ValueError:
-        return last_modified
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+from nimbus.cli.format import human_size, short_time
 
 
 def list_all(client: Any) -> Iterator[Mapping[str, Any]]:

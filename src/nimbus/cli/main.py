@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 
 from nimbus.cli.bill import bill
+from nimbus.cli.buckets import buckets
 from nimbus.cli.client import endpoint_option
 from nimbus.cli.deploy import deploy
 from nimbus.cli.doctor import doctor
 from nimbus.cli.functions import functions
 from nimbus.cli.invoke import invoke
 from nimbus.cli.logs import logs
+from nimbus.cli.ls import ls
 from nimbus.cli.queues import queues
 from nimbus.cli.top import top
 from nimbus.settings import Settings
@@ -44,7 +46,7 @@ def server(host: str, port: int, data_dir: str) -> None:
     serve(settings)
 
 
-for _command in (deploy, invoke, functions, logs, top, bill, queues, doctor):
+for _command in (deploy, invoke, functions, logs, top, bill, queues, buckets, ls, doctor):
     cli.add_command(_command)
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from nimbus.cli.client import CliError, Credentials, describe_error
 from nimbus.cli.deploy import DeployOptions, choose_runtime, parse_env
 from nimbus.cli.doctor import parse_report
-from nimbus.cli.functions import human_size, short_time
+from nimbus.cli.format import human_size, short_time
 from nimbus.cli.invoke import render_payload
 from nimbus.cli.main import cli
 
