@@ -21,7 +21,7 @@ import benchlib as b
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     "cold_start", "warm_invoke", "snapshot_isolation", "memory", "telemetry_overhead",
-    "logs_filter", "sqs_throughput", "esm_pipeline", "s3_objects",
+    "logs_filter", "sqs_throughput", "esm_pipeline", "s3_objects", "s3_notifications",
 )  # fmt: skip
 TIMEOUT_S = 240
 
@@ -71,6 +71,13 @@ same run, interleaved where the machine's noise could favour one of them:
   at 256 MB: it keeps objects in memory and serves ranged GETs of a 1 GiB multipart
   object at ~13 MB/s); bare baseline: the same bytes written to a local file with fsync
   and read back by one process. Interleaved rounds, medians.
+- **s3_notifications**: a warm function (1,769 MB) whose handler sends each record's key
+  to a reply queue with a module-level boto3 SQS client; sequential PutObject to a bucket
+  with a LambdaFunctionConfiguration (s3:ObjectCreated:*), timed from the PutObject
+  response to ReceiveMessage (WaitTimeSeconds=20) returning the key; baseline: the same
+  handler through boto3 `invoke(InvocationType="Event")`, timed from the 202. Interleaved
+  sample by sample with a QueueConfiguration bucket (the outbox without a function) and a
+  reply floor (a second client's SendMessage while the first long-polls).
 """
 
 
