@@ -111,7 +111,7 @@ def test_objects_round_trip_with_headers_and_metadata(s3: Any, bucket: str) -> N
     assert override["ContentType"] == "text/plain"
 
 
-def test_ranges_and_conditions(s3: Any, bucket: str) -> None:
+def test_ranges_and_conditions(nimbus_server: NimbusServer, s3: Any, bucket: str) -> None:
     body = bytes(range(256)) * 4
     etag = s3.put_object(Bucket=bucket, Key="r", Body=body)["ETag"]
     part = s3.get_object(Bucket=bucket, Key="r", Range="bytes=10-19")
@@ -126,7 +126,7 @@ def test_ranges_and_conditions(s3: Any, bucket: str) -> None:
     failed = error_of(s3.get_object, Bucket=bucket, Key="r", IfMatch='"nope"')
     assert (failed["code"], failed["status"]) == ("PreconditionFailed", 412)
     assert error_of(s3.get_object, Bucket=bucket, Key="r", IfNoneMatch=etag)["status"] == 304
-    later = datetime.now(UTC) + timedelta(days=1)
+    later = datetime.fromtimestamp(nimbus_server.now(), UTC) + timedelta(days=1)
     assert error_of(s3.get_object, Bucket=bucket, Key="r", IfModifiedSince=later)["status"] == 304
     earlier = datetime(2000, 1, 1, tzinfo=UTC)
     assert s3.get_object(Bucket=bucket, Key="r", IfModifiedSince=earlier)["ContentLength"] == 1024

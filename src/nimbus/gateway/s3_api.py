@@ -7,14 +7,19 @@ ever held whole in memory. S3's own rules live in `nimbus.objects`.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from nimbus.errors import NotImplementedOperation
 from nimbus.gateway import s3_shapes as shapes
 from nimbus.gateway.adapters import Handler, Params, RequestContext
 from nimbus.objects.checksums import ChecksumAlgorithm
-from nimbus.objects.model import CompletedPart, ListPage, MetadataDirective, RequestInfo
+from nimbus.objects.model import (
+    CompletedPart,
+    ListPage,
+    MetadataDirective,
+    ObjectInfo,
+    RequestInfo,
+)
 from nimbus.objects.service import ObjectsService
 
 
@@ -75,7 +80,7 @@ async def put_object(objects: ObjectsService, params: Params, ctx: RequestContex
     return {"ETag": info.etag, **shapes.checksum_members(info.checksum)}
 
 
-def _checksum_headers(objects_info: Any, params: Params) -> Params:
+def _checksum_headers(objects_info: ObjectInfo, params: Params) -> Params:
     """GetObject/HeadObject return the stored checksum when asked (ChecksumMode=ENABLED);
     composite (multipart) values are left out, as botocore skips them anyway."""
     checksum = objects_info.checksum

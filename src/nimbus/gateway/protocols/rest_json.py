@@ -162,9 +162,7 @@ class RestJsonProtocol:
         if plan.shape is None:
             return {}
         try:
-            params = read_uri(plan, path_params)
-            params.update(read_query(plan, query))
-            params.update(read_headers(plan, headers))
+            params = read_located(plan, path_params, query, headers)
             params.update(_read_body(plan, body))
         except WireFormatError as exc:
             raise self._malformed(str(exc)) from exc
@@ -194,6 +192,19 @@ def _plan_operation(op: OperationModel) -> OperationPlan:
         response=plan_message(op.output_shape, lower_headers=False),
         status=int(op.http.get("responseCode", 200)),
     )
+
+
+def read_located(
+    plan: MessagePlan,
+    path_params: Mapping[str, str],
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
+) -> dict[str, Any]:
+    """The members bound to the URI, the query string and headers (REST-JSON and -XML)."""
+    params = read_uri(plan, path_params)
+    params.update(read_query(plan, query))
+    params.update(read_headers(plan, headers))
+    return params
 
 
 def read_uri(plan: MessagePlan, path_params: Mapping[str, str]) -> dict[str, Any]:

@@ -24,9 +24,7 @@ from nimbus.gateway.protocols.rest_json import (
     HttpResponse,
     MessagePlan,
     plan_message,
-    read_headers,
-    read_query,
-    read_uri,
+    read_located,
     write_headers,
 )
 from nimbus.gateway.protocols.rest_routing import OperationModel
@@ -148,9 +146,7 @@ class RestXmlProtocol:
         if plan.shape is None:
             return {}
         try:
-            params = read_uri(plan, path_params)
-            params.update(read_query(plan, query))
-            params.update(read_headers(plan, headers))
+            params = read_located(plan, path_params, query, headers)
         except WireFormatError as exc:
             raise InvalidArgument(str(exc)) from exc
         params.update(_read_payload(plan, body))
