@@ -28,6 +28,7 @@ from nimbus.metering.bill import Month
 from nimbus.metering.journal import Journal, replay, retire
 from nimbus.metering.usage import FunctionUsage, UsageRecord
 from nimbus.store.groupcommit import connect
+from nimbus.store.json_rows import insert_rows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -47,7 +48,7 @@ COLUMNS = (
     "request_id, function, version, architecture, memory_mb, "
     "duration_ms, init_ms, billed_ms, timestamp_ms"
 )
-INSERT = f"INSERT OR IGNORE INTO usage ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT = f"INSERT OR IGNORE INTO usage ({COLUMNS})"
 # SUM over INTEGER columns is exact in SQLite (64-bit, raising on overflow).
 MONTHLY = """
 SELECT function, architecture, COUNT(*), SUM(billed_ms), SUM(memory_mb * billed_ms),
@@ -212,7 +213,7 @@ class UsageLedger:
         db = self._writer_db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(INSERT, rows)
+            insert_rows(db, INSERT, rows)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:

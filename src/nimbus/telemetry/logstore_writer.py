@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any, Final
 
+from nimbus.store.json_rows import insert_rows
 from nimbus.telemetry.logstore_records import StreamCreation
 
 logger = logging.getLogger(__name__)
@@ -138,11 +139,8 @@ class LogWriter:
             times = [timestamp for timestamp, _ in events]
             seen = streams.setdefault(stream_id, [min(times), max(times), ingestion])
             seen[:] = [min(seen[0], *times), max(seen[1], *times), max(seen[2], ingestion)]
-        self._db.executemany(
-            "INSERT INTO events (group_id, stream_id, timestamp, ingestion, message) "
-            "VALUES (?, ?, ?, ?, ?)",
-            rows,
-        )
+        insert = "INSERT INTO events (group_id, stream_id, timestamp, ingestion, message)"
+        insert_rows(self._db, insert, rows)
         self._db.executemany(
             "UPDATE streams SET first_event = min(ifnull(first_event, ?1), ?1), "
             "last_event = max(ifnull(last_event, ?2), ?2), "
