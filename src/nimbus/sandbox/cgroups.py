@@ -42,6 +42,7 @@ class EnvCgroup:
     def __init__(self, env_id: str, groups: tuple[_Group, ...]) -> None:
         self.env_id = env_id
         self._groups = groups
+        self._peak_fd = -1  # opened on first read: every invocation reads it again
 
     @property
     def procs_files(self) -> list[str]:
@@ -66,12 +67,17 @@ class EnvCgroup:
         return True
 
     def peak_memory_bytes(self) -> int | None:
-        group = self._group("memory")
-        if group is None:
-            return None
-        name = "memory.peak" if group.version is CgroupVersion.V2 else "memory.max_usage_in_bytes"
+        """Read after every invocation, so the file stays open and is re-read with one
+        pread: opening it each time was a tenth of the server's CPU on a warm invoke."""
         try:
-            return int(_read(f"{group.path}/{name}"))
+            if self._peak_fd < 0:
+                group = self._group("memory")
+                if group is None:
+                    return None
+                v2 = group.version is CgroupVersion.V2
+                name = "memory.peak" if v2 else "memory.max_usage_in_bytes"
+                self._peak_fd = os.open(f"{group.path}/{name}", os.O_RDONLY | os.O_CLOEXEC)
+            return int(os.pread(self._peak_fd, 64, 0))
         except (OSError, ValueError):
             return None
 
@@ -89,6 +95,9 @@ class EnvCgroup:
 
     def remove(self) -> bool:
         """Kill what is left in the group, then remove it; never raises."""
+        if self._peak_fd >= 0:
+            os.close(self._peak_fd)
+            self._peak_fd = -1
         return all([_remove_group(g.path) for g in self._groups])
 
     def _group(self, controller: str) -> _Group | None:
