@@ -173,6 +173,18 @@ class BlobReader:
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.chunks()])
 
+    @property
+    def length(self) -> int:
+        return sum(length for _, _, length in self._spans)
+
+    def read_now(self) -> bytes:
+        """Every byte at once, on the calling thread (for small reads: a worker thread
+        hand-off and a streamed response cost more than reading a few pages)."""
+        try:
+            return b"".join(os.pread(fd, length, start) for fd, start, length in self._spans)
+        finally:
+            self.close()
+
     def close(self) -> None:
         spans, self._spans = self._spans, []
         for fd, _, _ in spans:
