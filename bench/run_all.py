@@ -69,8 +69,9 @@ same run, interleaved where the machine's noise could favour one of them:
   each) looping PutObject of a new 1 KB key then GetObject of it for 4 s (pairs/s), and
   `upload_file`/`download_file` of 1 GiB of random bytes with s3transfer defaults (moto
   at 256 MB: it keeps objects in memory and serves ranged GETs of a 1 GiB multipart
-  object at ~13 MB/s); bare baseline: the same bytes written to a local file with fsync
-  and read back by one process. Interleaved rounds, medians.
+  object at ~13 MB/s); bare baseline: the same bytes written to a local file with fsync,
+  read back, and copied to a new file without fsync (download_file's floor), by one
+  process. Interleaved rounds, medians.
 - **s3_notifications**: a warm function (1,769 MB) whose handler sends each record's key
   to a reply queue with a module-level boto3 SQS client; sequential PutObject to a bucket
   with a LambdaFunctionConfiguration (s3:ObjectCreated:*), timed from the PutObject

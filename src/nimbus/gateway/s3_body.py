@@ -84,17 +84,26 @@ class RequestBody:
 
     async def _hashed(self) -> AsyncIterator[bytes]:
         digest = hashlib.sha256()
-        pending = bytearray()
+        hashing: asyncio.Future[None] | None = None
+        batch: list[bytes] = []
+        batched = 0
         async for chunk in self._plain():
-            pending += chunk
-            if len(pending) >= HASH_BATCH:  # hashed in a worker thread, off the event loop
-                batch = bytes(pending)
-                pending.clear()
-                await asyncio.to_thread(digest.update, batch)
-                yield batch
-        if pending:
-            digest.update(pending)
-            yield bytes(pending)
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= HASH_BATCH:
+                # Hashed in a worker thread while the consumer stores the same chunks
+                # (another thread): both cores work on one upload. Updates stay in order.
+                if hashing is not None:
+                    await hashing
+                hashing = asyncio.ensure_future(asyncio.to_thread(_update_all, digest, batch))
+                for piece in batch:
+                    yield piece
+                batch, batched = [], 0
+        if hashing is not None:
+            await hashing
+        _update_all(digest, batch)  # a small remainder: not worth a thread hand-off
+        for piece in batch:
+            yield piece
         if not hmac.compare_digest(digest.hexdigest(), self._payload_hash):
             raise XAmzContentSHA256Mismatch(PAYLOAD_MISMATCH)
 
@@ -123,6 +132,11 @@ class RequestBody:
             if not sep:
                 raise InvalidChunk(f"Malformed trailer: {line[:80]!r}")
             self.trailers[name.strip().lower()] = value.strip()
+
+
+def _update_all(digest: hashlib._Hash, chunks: list[bytes]) -> None:
+    for chunk in chunks:  # no join: copying the bytes would cost as much as hashing them
+        digest.update(chunk)
 
 
 def _chunk_header(line: bytes) -> tuple[int, str | None]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from nimbus.objects import segments
 from nimbus.objects.checksums import BodyDigests
 from nimbus.objects.errors import EntityTooLarge
 from nimbus.objects.model import Body
@@ -28,6 +29,7 @@ from nimbus.objects.model import Body
 READ_CHUNK = 1024 * 1024
 WRITE_BATCH = 1024 * 1024  # bytes hashed and written per hand-off to a worker thread
 _COPY_CHUNK = 64 * 1024 * 1024
+_IOV_MAX = 512  # buffers per writev, below every platform's IOV_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +55,13 @@ class BlobStore:
             removed += 1
         return removed
 
-    def sweep(self, referenced: set[str]) -> int:
-        """Remove data files that no row refers to; how many."""
+    def sweep(self, referenced: Iterable[str]) -> int:
+        """Remove data files that no row's reference names; how many."""
+        kept = set(segments.blob_ids(referenced))
         removed = 0
         for shard in self._data.iterdir():
             for path in shard.iterdir():
-                if path.name not in referenced:
+                if path.name not in kept:
                     path.unlink(missing_ok=True)
                     removed += 1
         return removed
@@ -69,27 +72,25 @@ class BlobStore:
     async def write(self, body: Body, digests: BodyDigests, max_size: int) -> Blob:
         """Stream `body` to a new blob; nothing is kept if a digest fails or it is too big."""
         blob, tmp = self._new()
-
-        def absorb(out: BinaryIO, data: bytes) -> None:
-            digests.update(data)  # hashlib releases the GIL on buffers this large
-            out.write(data)
-
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            with tmp.open("wb") as out:
-                pending = bytearray()
+            try:
+                batch: list[bytes] = []
+                batched = 0
                 async for chunk in _chunks(body):
-                    if digests.size + len(pending) + len(chunk) > max_size:
-                        raise EntityTooLarge(digests.size + len(pending) + len(chunk), max_size)
-                    pending += chunk
-                    if len(pending) >= WRITE_BATCH:
+                    batched += len(chunk)
+                    if digests.size + batched > max_size:
+                        raise EntityTooLarge(digests.size + batched, max_size)
+                    batch.append(chunk)
+                    if batched >= WRITE_BATCH:
                         # off the event loop: other requests' bytes keep arriving meanwhile
-                        await asyncio.to_thread(absorb, out, bytes(pending))
-                        pending.clear()
-                if pending:
-                    absorb(out, bytes(pending))
+                        await asyncio.to_thread(_absorb, fd, digests, batch)
+                        batch, batched = [], 0
+                _absorb(fd, digests, batch)  # a small remainder: not worth a hand-off
                 md5, checksum = digests.finish()
-                out.flush()
-                await asyncio.to_thread(self._publish, out.fileno(), tmp, blob)
+                await asyncio.to_thread(self._publish, fd, tmp, blob)
+            finally:
+                os.close(fd)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -99,7 +100,7 @@ class BlobStore:
         """A new blob holding the sources' bytes in order (the kernel copies when it can);
         with `md5` the bytes are read through and hashed instead."""
         blob, tmp = self._new()
-        paths = [self.path(source) for source in sources]
+        paths = [self.path(source) for source in segments.blob_ids(sources)]
         try:
             size, digest = await asyncio.to_thread(self._concat, paths, tmp, blob, md5)
         except BaseException:
@@ -107,11 +108,14 @@ class BlobStore:
             raise
         return Blob(blob, size, digest)
 
-    def open(self, blob: str, start: int, length: int) -> BlobReader:
-        return BlobReader(self.path(blob), start, length)
+    def open(self, ref: str, start: int, length: int) -> BlobReader:
+        """A reader of the object `ref` (segments.py) names; FileNotFoundError if it has
+        been replaced meanwhile."""
+        covered = segments.spans(ref, start, length)
+        return BlobReader([(self.path(blob), offset, size) for blob, offset, size in covered])
 
-    async def remove(self, blobs: Iterable[str]) -> None:
-        paths = [self.path(blob) for blob in blobs]
+    async def remove(self, refs: Iterable[str]) -> None:
+        paths = [self.path(blob) for blob in segments.blob_ids(refs)]
         if paths:
             await asyncio.to_thread(_unlink_all, paths)
 
@@ -138,35 +142,53 @@ class BlobStore:
 
 
 class BlobReader:
-    """`length` bytes of a blob from `start`, as chunks. The file is opened at once, so a
-    concurrent overwrite or delete (which unlinks the old file) cannot cut a read short."""
+    """`length` bytes of an object from `start`, as chunks, across its segments. Every
+    file is opened at once, so a concurrent overwrite or delete (which unlinks the old
+    files) cannot cut a read short."""
 
-    def __init__(self, path: Path, start: int, length: int) -> None:
-        self._fd: int | None = os.open(path, os.O_RDONLY)
-        self._start = start
-        self._length = length
+    def __init__(self, spans: list[tuple[Path, int, int]]) -> None:
+        self._spans: list[tuple[int, int, int]] = []
+        try:
+            for path, offset, length in spans:
+                self._spans.append((os.open(path, os.O_RDONLY), offset, length))
+        except BaseException:
+            self.close()
+            raise
 
     async def chunks(self, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
-        """Every chunk once; the file is closed at the end (or by `close`)."""
+        """Every chunk once; the files are closed at the end (or by `close`)."""
         try:
-            position, end = self._start, self._start + self._length
-            while position < end and self._fd is not None:
-                size = min(chunk_size, end - position)
-                chunk = await asyncio.to_thread(os.pread, self._fd, size, position)
-                if not chunk:
-                    break
-                position += len(chunk)
-                yield chunk
+            for fd, start, length in list(self._spans):
+                position, end = start, start + length
+                while position < end and self._spans:
+                    size = min(chunk_size, end - position)
+                    chunk = await asyncio.to_thread(os.pread, fd, size, position)
+                    if not chunk:
+                        break
+                    position += len(chunk)
+                    yield chunk
         finally:
             self.close()
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.chunks()])
 
+    @property
+    def length(self) -> int:
+        return sum(length for _, _, length in self._spans)
+
+    def read_now(self) -> bytes:
+        """Every byte at once, on the calling thread (for small reads: a worker thread
+        hand-off and a streamed response cost more than reading a few pages)."""
+        try:
+            return b"".join(os.pread(fd, length, start) for fd, start, length in self._spans)
+        finally:
+            self.close()
+
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        spans, self._spans = self._spans, []
+        for fd, _, _ in spans:
+            os.close(fd)
 
 
 async def _chunks(body: Body) -> AsyncIterator[bytes]:
@@ -176,6 +198,24 @@ async def _chunks(body: Body) -> AsyncIterator[bytes]:
     async for chunk in body:
         if chunk:
             yield bytes(chunk)
+
+
+def _absorb(fd: int, digests: BodyDigests, chunks: list[bytes]) -> None:
+    """Hash and append `chunks` as they are: joining them first would copy every byte."""
+    for chunk in chunks:
+        digests.update(chunk)  # hashlib releases the GIL on buffers this large
+    for start in range(0, len(chunks), _IOV_MAX):
+        _write_all(fd, chunks[start : start + _IOV_MAX])
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    while chunks:
+        written = os.writev(fd, chunks)
+        while chunks and written >= len(chunks[0]):
+            written -= len(chunks[0])
+            chunks = chunks[1:]
+        if written:  # a short write ended inside this chunk
+            chunks = [chunks[0][written:], *chunks[1:]]
 
 
 def _copy(source: BinaryIO, out: BinaryIO) -> int:

@@ -2,9 +2,10 @@
 
 Each part streams into its own blob; Complete checks the part list as S3 does (at least
 one part, ascending numbers, known parts with matching ETags, checksums when the upload
-named an algorithm, every part but the last at least `min_part_size`), assembles the
-object by concatenating the part files in the kernel, and commits the object and the
-end of the upload together. The ETag is MD5(binary part MD5s) + "-N".
+named an algorithm, every part but the last at least `min_part_size`) and commits the
+object, whose bytes stay in the chosen parts' files (segments.py), and the end of the
+upload together; the parts not chosen are removed after the commit. The ETag is
+MD5(binary part MD5s) + "-N".
 
 A lock per upload serialises a part's commit with Complete and Abort, so no part row is
 committed for an upload that has ended.
@@ -18,7 +19,7 @@ import secrets
 from collections.abc import Sequence
 
 from nimbus.clock import Clock
-from nimbus.objects import checksums, store
+from nimbus.objects import checksums, segments, store
 from nimbus.objects.blobs import BlobStore
 from nimbus.objects.buckets import BucketRegistry
 from nimbus.objects.checksums import BodyDigests, ChecksumAlgorithm
@@ -45,6 +46,7 @@ from nimbus.objects.model import (
     UploadInfo,
 )
 from nimbus.objects.names import key_bytes
+from nimbus.objects.segments import Segment
 from nimbus.objects.store import ObjectRecord, ObjectStore, PartRecord
 from nimbus.objects.tagging import validate_tags
 from nimbus.objects.writer import KeyLocks, ObjectWriter
@@ -166,22 +168,26 @@ class MultipartUploads:
         async with self._locks.hold(bucket, upload_id.encode()):
             upload = self._upload(bucket, key, upload_id)
             chosen = self._chosen_parts(upload, parts)
-            blob = await self._blobs.concat([part.blob for part in chosen])
+            ref = segments.encode([Segment(part.blob, part.info.size) for part in chosen])
             info = ObjectInfo(
                 bucket,
                 key,
-                blob.size,
+                sum(part.info.size for part in chosen),
                 multipart_etag([part.info.etag for part in chosen]),
                 self._clock(),
                 upload.attributes,
                 _composite(upload.checksum_algorithm, chosen),
                 len(chosen),
             )
-            every_part = self._store.parts(upload_id)
-            record = ObjectRecord(info, blob.id)
+            kept = {part.blob for part in chosen}
+            unused = [part.blob for part in self._store.parts(upload_id) if part.blob not in kept]
+            record = ObjectRecord(info, ref)
             also = store.delete_upload(upload_id)
-            await self._writer.publish(record, EventName.COMPLETE_MULTIPART_UPLOAD, request, also)
-        await self._blobs.remove([part.blob for part in every_part])
+            # The parts' files are the upload's until this commit: kept if it fails.
+            await self._writer.publish(
+                record, EventName.COMPLETE_MULTIPART_UPLOAD, request, also, owned=False
+            )
+        await self._blobs.remove(unused)
         return info
 
     def _chosen_parts(self, upload: UploadInfo, parts: Sequence[CompletedPart]) -> list[PartRecord]:

@@ -71,9 +71,12 @@ class ObjectWriter:
         event: EventName,
         request: RequestInfo,
         also: Sequence[Statement] = (),
+        *,
+        owned: bool = True,
     ) -> None:
         """Make `record` the key's object, with `also` and its notifications in the same
-        commit."""
+        commit. If the commit fails, `record`'s files are removed when `owned` (nothing
+        else refers to them)."""
         info = record.info
         key = info.key.encode()
         async with self._locks.hold(info.bucket, key):
@@ -93,7 +96,8 @@ class ObjectWriter:
                 with self._buckets.writing(info.bucket):
                     await self._commit([store.put_object(record), counter, *also], change)
             except BaseException:
-                await self._blobs.remove([record.blob])
+                if owned:
+                    await self._blobs.remove([record.blob])
                 raise
             if old is not None:
                 await self._blobs.remove([old.blob])
