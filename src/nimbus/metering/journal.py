@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 SUFFIX = ".log"
+# one encoder for every row: `json.dumps` with separators builds a new one per call (3 us)
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 class Journal:
@@ -47,7 +49,7 @@ class Journal:
 
     def append(self, row: Sequence[Any]) -> None:
         """Write one row; raise OSError if the kernel did not take all of it."""
-        line = json.dumps(row, separators=(",", ":")).encode() + b"\n"
+        line = _ENCODER.encode(row).encode() + b"\n"
         view = memoryview(line)
         while view:  # a regular file takes it whole unless the disk is full
             written = os.write(self._fd, view)
