@@ -6,14 +6,15 @@ Tests that need a server of their own (other settings, a restart) use
 `running_server(data_dir, env=...)` directly. When a test that used a server fails,
 the server's log is added to its report.
 
-`NIMBUS_TEST_CLOCK_AT=2026-12-31T23:59:59Z pytest tests/integration` starts every server
-with its clock at that instant (running on from there), to rehearse the suite at a
-month's end; tests compute their expectations from the server's answers, not today's date.
+`NIMBUS_TEST_CLOCK_AT=2026-12-31T23:59:59Z pytest tests/integration` starts the first
+server with its clock at that instant and every later one on the same clock, running on
+from there, to rehearse the suite at a month's end; tests compute their expectations from the server's answers, not today's date.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import signal
 import socket
@@ -131,8 +132,16 @@ def _spawn(data_dir: Path, port: int, log_path: Path, launch: Launch) -> NimbusS
 def _clock_at(instant: str | None) -> dict[str, str]:
     if not instant:
         return {}
+    return {"NIMBUS_CLOCK_OFFSET_SECONDS": repr(_offset_to(instant))}
+
+
+@functools.cache
+def _offset_to(instant: str) -> float:
+    """Computed once per run: every server after the first, a restarted one included,
+    runs on the same shifted clock, as a real clock would, instead of starting again
+    at `instant` (time going back across a restart hid messages a test had moved)."""
     at = datetime.fromisoformat(instant.replace("Z", "+00:00"))
-    return {"NIMBUS_CLOCK_OFFSET_SECONDS": repr(at.timestamp() - time.time())}
+    return at.timestamp() - time.time()
 
 
 def _is_healthy(server: NimbusServer) -> bool:
