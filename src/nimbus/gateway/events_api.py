@@ -46,7 +46,7 @@ async def put_rule(events: EventsService, params: Params, ctx: RequestContext) -
 
 async def describe_rule(events: EventsService, params: Params, ctx: RequestContext) -> Params:
     rule = events.describe_rule(params["Name"], params.get("EventBusName"))
-    return rule_shape(rule, ctx.account_id)
+    return {**rule_shape(rule), "CreatedBy": ctx.account_id}
 
 
 async def list_rules(events: EventsService, params: Params, ctx: RequestContext) -> Params:
@@ -54,7 +54,7 @@ async def list_rules(events: EventsService, params: Params, ctx: RequestContext)
         params.get("EventBusName"), params.get("NamePrefix"),
         params.get("NextToken"), params.get("Limit"),
     )  # fmt: skip
-    return {"Rules": [rule_shape(r, ctx.account_id) for r in rules], "NextToken": token}
+    return {"Rules": [rule_shape(r) for r in rules], "NextToken": token}
 
 
 async def enable_rule(events: EventsService, params: Params, ctx: RequestContext) -> Params:

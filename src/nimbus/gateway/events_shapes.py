@@ -20,7 +20,7 @@ def bus_shape(bus: EventBus) -> Params:
     }
 
 
-def rule_shape(rule: Rule, account: str) -> Params:
+def rule_shape(rule: Rule) -> Params:
     return {
         "Name": rule.name,
         "Arn": rule.arn,
@@ -30,7 +30,6 @@ def rule_shape(rule: Rule, account: str) -> Params:
         "Description": rule.description,
         "RoleArn": rule.role_arn,
         "EventBusName": rule.bus,
-        "CreatedBy": account,
     }
 
 
