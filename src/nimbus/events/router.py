@@ -115,6 +115,26 @@ class EventRouter:
                     deliveries)  # fmt: skip
         await self._commit(statements, deliveries)
 
+    async def put_to_rule(
+        self, rule: Rule, envelope: Envelope, also: Sequence[Statement] = ()
+    ) -> None:
+        """`envelope` for `rule`'s targets only, matched against no pattern (a scheduled
+        firing): its rows and `also` (the schedule mark) in one commit, `also` even when no
+        target gets the event, so the mark is never skipped."""
+        now = self._clock()
+        text = envelope.text
+        found = [
+            delivery
+            for target in rule.targets
+            if not self._loops(target, rule.bus, ())
+            and (delivery := self._delivery(rule, target, envelope, text, (rule.bus,), now))
+        ]
+        statements = list(also)
+        if found:
+            statements.append(store.insert_event(envelope.id, text, now))
+            statements.extend(store.insert_delivery(d) for d in found)
+        await self._commit(statements, found)
+
     def _route(
         self,
         bus: str,

@@ -4,11 +4,13 @@ The service is the facade the gateway and the platform call. It owns:
 
     EventStore (events.db) ── EventRegistry (buses, rules, targets; RuleIndex per bus)
                           ├── EventRouter (PutEvents: check, match, commit, hand over)
+                          ├── Scheduler (schedule rules: a Scheduled Event per time,
+                          │             committed through the router with its mark)
                           └── Dispatcher (deliver, retry, dead-letter) ── TargetDeliverer
                                                                           └── DeliveryTargets
 
-`start` reloads the pending deliveries and starts the dispatcher; `stop` ends it, leaving
-every undelivered row in the store for the next start.
+`start` reloads the pending deliveries and starts the dispatcher and the scheduler; `stop`
+ends them, leaving every undelivered row in the store for the next start.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from nimbus.errors import ValidationError
 from nimbus.events.delivery import TargetDeliverer
 from nimbus.events.dispatcher import Dispatcher
 from nimbus.events.envelope import EventEntry
+from nimbus.events.firing import fire_scheduled
 from nimbus.events.model import DEFAULT_BUS, EventBus, Rule, RuleState, Target, target_kind
 from nimbus.events.pages import page
 from nimbus.events.registry import EventRegistry, compile_checked
 from nimbus.events.retry import RetrySettings
 from nimbus.events.router import EntryResult, EventRouter
+from nimbus.events.scheduler import Scheduler
 from nimbus.events.store import EventStore
 from nimbus.events.targets import DeliveryTargets
 from nimbus.events.timer import Timer
@@ -75,6 +79,10 @@ class EventsService:
             self.registry, self.store, self.dispatcher, account=account, region=region,
             clock=timer.now, max_request_size=limits.max_request_size,
         )  # fmt: skip
+        self.scheduler = Scheduler(
+            self.registry, self.store.schedule_marks,
+            fire_scheduled(self.router, account=account, region=region), timer,
+        )  # fmt: skip
 
     async def _forward(self, bus: str, event: str, trail: tuple[str, ...]) -> None:
         await self.router.forward(bus, event, trail)
@@ -83,8 +91,10 @@ class EventsService:
         await self.registry.save_default()
         self.dispatcher.add(self.store.deliveries())
         self.dispatcher.start()
+        self.scheduler.start()  # after the dispatcher: a missed time fires at once
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         await self.dispatcher.stop()
         self.store.close()
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from events_harness import ACCOUNT, REGION
+from events_harness import ACCOUNT, FUNCTION, QUEUE, REGION, Harness
 
 from nimbus.errors import ServiceError
 from nimbus.events import store
-from nimbus.events.model import Rule, RuleState
+from nimbus.events.model import Rule, RuleState, Target
 from nimbus.events.registry import EventRegistry
 from nimbus.events.schedule import parse_schedule
 from nimbus.events.scheduler import Scheduler, latest_due
+from nimbus.events.service import EventsService
 from nimbus.events.store import EventStore
+from nimbus.events.target_input import InputTransformer, TargetInput
 from nimbus.events.timer import ManualTimer
 
 # 2023-11-14T22:13:20Z: a quarter past is 100 s away, the hour 2,800 s
@@ -25,6 +28,7 @@ START = 1_700_000_000.0
 QUARTER_PAST = START + 100
 MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/tick"
+OTHER = f"arn:aws:sqs:{REGION}:{ACCOUNT}:other"
 
 
 @dataclass
@@ -275,3 +279,44 @@ def test_latest_due_finds_the_last_missed_time_without_walking_every_one() -> No
     assert latest_due(monthly, START, START, START + DAY) is None
     rate = parse_schedule("rate(7 minutes)")
     assert latest_due(rate, START, START - 3, START + DAY) == START - 3 + 205 * 7 * MINUTE
+
+
+def test_a_firing_goes_through_the_router_to_that_rules_targets_only(tmp_path: Path) -> None:
+    """The real service: the Scheduled Event reaches the rule's queue (and its transformed
+    input), not the targets of a pattern rule that would match it; the delivery rows and
+    the mark are one commit."""
+    harness = Harness(tmp_path / "events.db")
+    transformed = TargetInput(transformer=InputTransformer.of({"t": "$.time"}, '"at <t>"'))
+
+    async def body(s: EventsService, timer: ManualTimer) -> None:
+        await s.put_rule("tick", schedule="rate(1 minute)")
+        await s.put_targets("tick", None, [Target("q", QUEUE), Target("f", FUNCTION, transformed)])
+        await s.put_rule("all-aws", pattern=json.dumps({"source": ["aws.events"]}))
+        await s.put_targets("all-aws", None, [Target("other", OTHER)])
+        gate = harness.targets.gates[QUEUE] = asyncio.Event()  # hold the delivery
+        await timer.advance(MINUTE)
+        await asyncio.wait_for(s.scheduler.wait_settled(), 5)
+        assert len(s.store.deliveries()) == 2  # committed before delivery
+        assert s.store.schedule_marks() == {ARN: START + MINUTE}
+        gate.set()
+        await s.dispatcher.wait_idle()
+        (sent,) = harness.targets.sent
+        assert sent.arn == QUEUE and sent.event == {
+            "version": "0", "id": sent.event["id"], "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": ACCOUNT, "time": "2023-11-14T22:14:20Z",
+            "region": REGION, "resources": [ARN], "detail": {},
+        }  # fmt: skip
+        assert harness.targets.invoked == [(FUNCTION, b'"at 2023-11-14T22:14:20Z"')]
+
+    harness.run(body)
+
+
+def test_a_rule_without_targets_still_marks_its_firing(tmp_path: Path) -> None:
+    async def body(s: EventsService, timer: ManualTimer) -> None:
+        await s.put_rule("tick", schedule="rate(1 minute)")
+        await timer.advance(MINUTE)
+        await asyncio.wait_for(s.scheduler.wait_settled(), 5)
+        assert s.store.schedule_marks() == {ARN: START + MINUTE}
+        assert s.store.deliveries() == []
+
+    Harness(tmp_path / "events.db").run(body)
