@@ -108,6 +108,7 @@ class Scheduler:
         self._replan()
         self._registry.on_change.append(self._changed)
         self._task = asyncio.create_task(self._run(), name="events-scheduler")
+        self._task.add_done_callback(_log_failure)
 
     async def stop(self) -> None:
         """Stop firing; a firing under way either commits whole or not at all."""
@@ -202,3 +203,8 @@ class Scheduler:
         # a change meanwhile (delete, disable, new schedule) is re-planned after this
         self._marks[arn] = fired
         self._plan(arn, fired, rule.anchor)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the scheduler stopped unexpectedly", exc_info=task.exception())
