@@ -1,7 +1,10 @@
-"""`nimbus events put` and `nimbus rules`: the event router seen from a terminal.
+"""`nimbus events put`, `nimbus events tail` and `nimbus rules`: the event router seen
+from a terminal.
 
-Both are thin over the `events` API through boto3, so what they show is exactly what
-`aws events put-events` and `aws events list-rules` would.
+`put` and `rules` are thin over the `events` API through boto3, so what they show is
+exactly what `aws events put-events` and `aws events list-rules` would. `tail` has no AWS
+twin: it long-polls the platform's `/_nimbus/events/tail`, which answers as soon as a bus
+accepts an event, with the rules that event matched.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import click
 from rich.console import Console
@@ -18,6 +22,7 @@ from rich.table import Table
 from nimbus.cli.client import CliError, Connection, pass_connection
 
 DEFAULT_BUS = "default"
+TAIL_WAIT_S = 20  # the server's longest wait, as an SQS long poll
 
 
 @click.group()
@@ -55,6 +60,43 @@ def put(
     if "ErrorCode" in result:
         raise CliError(f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}")
     click.echo(result["EventId"])
+
+
+@events.command("tail")
+@click.argument("bus", required=False)
+@click.option("--recent", is_flag=True, help="First show the events the platform still keeps.")
+@click.option("--count", type=int, default=None, help="Stop after this many events.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+@pass_connection
+def tail(
+    connection: Connection, bus: str | None, recent: bool, count: int | None, as_json: bool
+) -> None:
+    """Watch events as buses accept them (BUS, else every bus), with the rules they matched."""
+    after = 0 if recent else _poll(connection, bus, 0, wait=0)["next"]
+    shown = 0
+    while count is None or shown < count:
+        reply = _poll(connection, bus, after, wait=TAIL_WAIT_S)
+        for tapped in reply["events"][: None if count is None else count - shown]:
+            click.echo(json.dumps(tapped, sort_keys=True) if as_json else tail_line(tapped))
+            shown += 1
+        after = reply["next"]
+
+
+def _poll(connection: Connection, bus: str | None, after: int, wait: float) -> Any:
+    query = {"after": after, "wait": wait, **({"bus": bus} if bus else {})}
+    return connection.get_json(f"/_nimbus/events/tail?{urlencode(query)}", timeout=wait + 10)
+
+
+def tail_line(tapped: dict[str, Any]) -> str:
+    """`TIME BUS SOURCE DETAIL-TYPE -> RULES DETAIL`, one line per event."""
+    event = tapped["event"]
+    rules = ", ".join(tapped["rules"]) or "(no rule)"
+    detail = json.dumps(event.get("detail", {}), separators=(",", ":"), sort_keys=True)
+    replay = f" [replay {event['replay-name']}]" if "replay-name" in event else ""
+    return (
+        f"{event.get('time', '')} {tapped['bus']} {event.get('source', '')} "
+        f"{event.get('detail-type', '')}{replay} -> {rules} {detail}"
+    )
 
 
 @click.command()

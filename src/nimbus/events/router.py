@@ -37,6 +37,7 @@ from nimbus.events.envelope import (
 from nimbus.events.model import Rule, Target, TargetKind, bus_name_of
 from nimbus.events.registry import EventRegistry
 from nimbus.events.store import EventStore, PendingDelivery
+from nimbus.events.tap import EventTap
 from nimbus.events.target_input import TargetInput, render_target_input
 from nimbus.events.targets import TargetMissing
 from nimbus.store.groupcommit import Statement
@@ -51,6 +52,7 @@ class Accepted:
 
 
 EntryResult = Accepted | EntryFailure
+Passed = tuple[str, Envelope, tuple[str, ...]]  # bus, event, names of the rules it matched
 
 
 class EventRouter:
@@ -64,8 +66,10 @@ class EventRouter:
         region: str,
         clock: Clock,
         max_request_size: int,
+        tap: EventTap | None = None,
     ) -> None:
         self._registry = registry
+        self._tap = tap or EventTap()
         self._store = events_store
         self._dispatcher = dispatcher
         self._account, self._region, self._clock = account, region, clock
@@ -80,6 +84,7 @@ class EventRouter:
         results: list[EntryResult] = []
         statements: list[Statement] = []
         deliveries: list[PendingDelivery] = []
+        passed: list[Passed] = []
         for entry, bus in zip(entries, buses, strict=True):
             checked = check_entry(entry)
             if isinstance(checked, EntryFailure):
@@ -88,19 +93,20 @@ class EventRouter:
             envelope = build_envelope(
                 entry, checked, account=self._account, region=self._region, now=now
             )
-            self._route(bus, envelope, (), now, statements, deliveries)
+            rules = self._route(bus, envelope, (), now, statements, deliveries)
+            passed.append((bus, envelope, rules))
             results.append(Accepted(envelope.id))
-        await self._commit(statements, deliveries)
+        await self._commit(statements, deliveries, passed)
         return results
 
     async def put_envelope(self, bus: str, fields: dict[str, Any]) -> None:
         """A whole event from the platform itself (S3's EventBridge notifications)."""
         envelope = Envelope(str(fields["id"]), fields)
+        name = self._registry.bus(bus).name
         statements: list[Statement] = []
         deliveries: list[PendingDelivery] = []
-        self._route(self._registry.bus(bus).name, envelope, (), self._clock(), statements,
-                    deliveries)  # fmt: skip
-        await self._commit(statements, deliveries)
+        rules = self._route(name, envelope, (), self._clock(), statements, deliveries)
+        await self._commit(statements, deliveries, [(name, envelope, rules)])
 
     async def forward(self, bus: str, event: str, trail: tuple[str, ...]) -> None:
         """A bus target's delivery: the event onto `bus`, matched by that bus's rules."""
@@ -109,11 +115,11 @@ class EventRouter:
         except ResourceNotFound as error:
             raise TargetMissing(error.message) from None
         fields = json.loads(event)
+        envelope = Envelope(str(fields["id"]), fields)
         statements: list[Statement] = []
         deliveries: list[PendingDelivery] = []
-        self._route(name, Envelope(str(fields["id"]), fields), trail, self._clock(), statements,
-                    deliveries)  # fmt: skip
-        await self._commit(statements, deliveries)
+        rules = self._route(name, envelope, trail, self._clock(), statements, deliveries)
+        await self._commit(statements, deliveries, [(name, envelope, rules)])
 
     async def put_to_rule(
         self, rule: Rule, envelope: Envelope, also: Sequence[Statement] = ()
@@ -133,7 +139,7 @@ class EventRouter:
         if found:
             statements.append(store.insert_event(envelope.id, text, now))
             statements.extend(store.insert_delivery(d) for d in found)
-        await self._commit(statements, found)
+        await self._commit(statements, found, [(rule.bus, envelope, (rule.name,))])
 
     def _route(
         self,
@@ -143,11 +149,13 @@ class EventRouter:
         now: float,
         statements: list[Statement],
         deliveries: list[PendingDelivery],
-    ) -> None:
-        """Delivery rows (and the event's row) for every target of every matching rule."""
+    ) -> tuple[str, ...]:
+        """Delivery rows (and the event's row) for every target of every matching rule;
+        the names of the rules it matched."""
         found: list[PendingDelivery] = []
         text: str | None = None
-        for rule in self._registry.index(bus).matching(envelope.fields):
+        matched = self._registry.index(bus).matching(envelope.fields)
+        for rule in matched:
             for target in rule.targets:
                 if self._loops(target, bus, trail):
                     continue
@@ -159,6 +167,7 @@ class EventRouter:
             statements.append(store.insert_event(envelope.id, text, now))
             statements.extend(store.insert_delivery(d) for d in found)
             deliveries.extend(found)
+        return tuple(rule.name for rule in matched)
 
     def _loops(self, target: Target, bus: str, trail: tuple[str, ...]) -> bool:
         if target.kind is not TargetKind.BUS:
@@ -190,7 +199,14 @@ class EventRouter:
             next(self._ids), envelope.id, text, now, target, rule.arn, payload, 0, now, trail
         )
 
-    async def _commit(self, statements: list[Statement], deliveries: list[PendingDelivery]) -> None:
+    async def _commit(
+        self,
+        statements: list[Statement],
+        deliveries: list[PendingDelivery],
+        passed: Sequence[Passed] = (),
+    ) -> None:
         if statements:
             await self._store.commit(statements)
             self._dispatcher.add(deliveries)
+        for bus, envelope, rules in passed:  # accepted now: show them to `events tail`
+            self._tap.record(bus, envelope.fields, rules)

@@ -33,6 +33,7 @@ from nimbus.events.retry import RetrySettings
 from nimbus.events.router import EntryResult, EventRouter
 from nimbus.events.scheduler import Scheduler
 from nimbus.events.store import EventStore
+from nimbus.events.tap import EventTap
 from nimbus.events.targets import DeliveryTargets
 from nimbus.events.timer import Timer
 
@@ -75,9 +76,10 @@ class EventsService:
         self.dispatcher = Dispatcher(
             self.store, deliverer, timer, retry or RetrySettings(), limits.delivery_concurrency
         )
+        self.tap = EventTap()
         self.router = EventRouter(
             self.registry, self.store, self.dispatcher, account=account, region=region,
-            clock=timer.now, max_request_size=limits.max_request_size,
+            clock=timer.now, max_request_size=limits.max_request_size, tap=self.tap,
         )  # fmt: skip
         self.scheduler = Scheduler(
             self.registry, self.store.schedule_marks,
