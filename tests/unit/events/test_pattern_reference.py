@@ -5,7 +5,9 @@ fields of patterns and events meet, with every operator family, nesting and `$or
 events over the same names (nested objects, arrays of scalars and of objects, ints and
 floats equal by value, strings with glob metacharacters, IPv4/IPv6 addresses), some with
 values planted at the pattern's own paths so that matches are frequent. Every pair must
-get the same answer from both. Known pairs from §1.2-§1.4 pin both to the document.
+get the same answer from both, and a `RuleIndex` of several such patterns (the router's
+path) must find exactly the rules the reference matches. Known pairs from §1.2-§1.4 pin
+both to the document.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from pattern_reference import glob_matches, reference_matches
 
+from nimbus.events.model import Rule, RuleState
 from nimbus.events.pattern import TOO_COMPLEX, PatternError, compile_pattern
+from nimbus.events.rule_index import RuleIndex
 
 # Field names: few, so that patterns and events meet; "b.c" exercises the dot-joined keys
 KEYS = ("a", "b", "c")
@@ -182,14 +186,25 @@ def leaf_paths(node: dict[str, Any], prefix: str = "") -> list[str]:
     return paths
 
 
-def plant(event: dict[str, Any], path: str, value: object) -> None:
-    """Put `value` at `path`, replacing whatever is in the way by objects."""
+def plant(draw: st.DrawFn, event: dict[str, Any], path: str, value: object) -> None:
+    """Put `value` at `path`, through arrays of objects where there are some (or new ones).
+
+    Each field is planted into an element drawn independently, so that two fields of one
+    pattern often sit in different elements of one array: array consistency (§1.4).
+    """
     *parents, last = path.split(".")
     node = event
     for segment in parents:
         child = node.get(segment)
-        if not isinstance(child, dict):
-            child = node[segment] = {}
+        if isinstance(child, list):
+            objects = [item for item in child if isinstance(item, dict)]
+            if not objects:
+                objects = [{}]
+                child.append(objects[0])
+            child = draw(st.sampled_from(objects))
+        elif not isinstance(child, dict):
+            child = {}
+            node[segment] = [child, {}] if draw(st.booleans()) else child
         node = child
     node[last] = value
 
@@ -204,7 +219,7 @@ def events_for(draw: st.DrawFn, pattern: dict[str, Any]) -> dict[str, Any]:
     for path in leaf_paths(pattern):
         if draw(st.booleans()):
             value = draw(planted_values | st.lists(planted_values, min_size=1, max_size=3))
-            plant(event, path, value)
+            plant(draw, event, path, value)
     decoded: dict[str, Any] = json.loads(json.dumps(event))  # as an event arrives: JSON
     return decoded
 
@@ -238,6 +253,29 @@ def test_compiled_matcher_agrees_with_the_reference(data: st.DataObject) -> None
     for _ in range(4):
         event = data.draw(events_for(pattern), label="event")
         assert compiled_matches(pattern, event) == reference_matches(pattern, event)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_the_rule_index_finds_the_rules_the_reference_matches(data: st.DataObject) -> None:
+    """What the router calls per event: several rules' patterns, one walk of the event."""
+    documents = data.draw(st.lists(patterns, min_size=1, max_size=6), label="patterns")
+    rules = []
+    for n, document in enumerate(documents):
+        try:
+            compiled = compile_pattern(json.dumps(document))
+        except PatternError as error:
+            if error.reason == TOO_COMPLEX:  # see compiled_matches
+                reject()
+            raise
+        rules.append(Rule("bus", f"r{n}", f"arn:r{n}", RuleState.ENABLED, compiled, None, None,
+                          None, 0.0))  # fmt: skip
+    index = RuleIndex(rules)
+    for _ in range(4):
+        event = data.draw(events_for(data.draw(st.sampled_from(documents))), label="event")
+        expected = [rule.name for rule, doc in zip(rules, documents, strict=True)
+                    if reference_matches(doc, event)]  # fmt: skip
+        assert [rule.name for rule in index.matching(event)] == expected
 
 
 EVENT: dict[str, Any] = {
