@@ -44,6 +44,7 @@ class RuleIndex:
             for path in rule.pattern.relevant_paths  # type: ignore[union-attr]
         )
         self._unkeyed = sorted(set(self._unkeyed))
+        self._branches = [rule.pattern.branches for rule in self._rules]  # type: ignore[union-attr]
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -52,16 +53,16 @@ class RuleIndex:
         """The enabled pattern rules `event` matches, in the order they were given."""
         found = set(self._unkeyed)
         leaves = collect_leaves(event, self._walk)
-        for path in self._paths & leaves.keys():
-            for leaf in leaves[path]:
+        by_value = self._by_value
+        for path in self._paths:
+            for leaf in leaves.get(path, ()):
                 if isinstance(leaf.value, str):
-                    found.update(self._by_value.get((path, leaf.value), ()))
+                    found.update(by_value.get((path, leaf.value), ()))
         matched: list[Rule] = []
         for position in sorted(found):  # a loop, not any(<generator>): per candidate rule
-            rule = self._rules[position]
-            for branch in rule.pattern.branches:  # type: ignore[union-attr]
+            for branch in self._branches[position]:
                 if branch_matches(branch, leaves):
-                    matched.append(rule)
+                    matched.append(self._rules[position])
                     break
         return matched
 
