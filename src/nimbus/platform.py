@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nimbus.clock import Clock, epoch_ms, system_clock
 from nimbus.errors import NimbusError
+from nimbus.events.replay import ReplaySettings
 from nimbus.events.retry import RetrySettings
 from nimbus.events.service import EventsLimits, EventsService
 from nimbus.events.timer import WallTimer
@@ -120,7 +121,12 @@ class Platform:
                 settings.events_retry_max_delay_seconds,
             ),
             limits=EventsLimits(
-                settings.events_max_request_size, settings.events_delivery_concurrency
+                settings.events_max_request_size, settings.events_delivery_concurrency,
+                ReplaySettings(
+                    settings.events_replay_batch_size,
+                    settings.events_replay_batch_interval_seconds,
+                ),
+                settings.events_archive_sweep_interval_seconds,
             ),
         )  # fmt: skip
         self.objects = ObjectsService(

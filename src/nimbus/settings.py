@@ -64,6 +64,11 @@ class Settings:
     events_retry_base_delay_seconds: float = 1.0
     events_retry_max_delay_seconds: float = 300.0
     events_delivery_concurrency: int = 64
+    # Replays hand archived events back in batches of this many, with this pause between
+    # them; archives delete events past their RetentionDays this often
+    events_replay_batch_size: int = 100
+    events_replay_batch_interval_seconds: float = 0.0
+    events_archive_sweep_interval_seconds: float = 3600.0
 
     # Object storage (S3): every part of a multipart upload but the last is at least this
     object_min_part_size: int = 5 * MB

@@ -46,3 +46,19 @@ def bus_exists(name: str) -> ResourceAlreadyExists:
 
 def no_rule(name: str, bus: str) -> ResourceNotFound:
     return ResourceNotFound(f"Rule {name} does not exist on EventBus {bus}.")
+
+
+def no_archive(name: str) -> ResourceNotFound:
+    return ResourceNotFound(f"Archive {name} does not exist.")
+
+
+def archive_exists(name: str) -> ResourceAlreadyExists:
+    return ResourceAlreadyExists(f"Archive {name} already exists.")
+
+
+def no_replay(name: str) -> ResourceNotFound:
+    return ResourceNotFound(f"Replay {name} does not exist.")
+
+
+def replay_exists(name: str) -> ResourceAlreadyExists:
+    return ResourceAlreadyExists(f"Replay {name} already exists.")

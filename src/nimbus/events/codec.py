@@ -1,11 +1,20 @@
-"""Rules and targets as events.db stores them: a row per rule, its targets as JSON."""
+"""Rules, targets, archives and replays as events.db stores them (a rule's targets as JSON)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from nimbus.events.model import RetryPolicy, Rule, RuleState, Target
+from nimbus.events.model import (
+    Archive,
+    ArchiveState,
+    Replay,
+    ReplayState,
+    RetryPolicy,
+    Rule,
+    RuleState,
+    Target,
+)
 from nimbus.events.pattern import compile_pattern
 from nimbus.events.target_input import InputTransformer, TargetInput
 
@@ -57,3 +66,20 @@ def target_from_json(data: dict[str, Any]) -> Target:
 
 def _retry_json(retry: RetryPolicy | None) -> list[int | None] | None:
     return None if retry is None else [retry.maximum_retry_attempts, retry.maximum_event_age_s]
+
+
+def archive_from_row(row: tuple[Any, ...]) -> Archive:
+    name, arn, bus_arn, description, pattern, retention, created, state = row
+    compiled = compile_pattern(pattern) if pattern else None
+    return Archive(
+        name, arn, bus_arn, description, compiled, retention, created, ArchiveState(state)
+    )
+
+
+def replay_from_row(row: tuple[Any, ...]) -> Replay:
+    return Replay(
+        name=row[0], arn=row[1], archive_arn=row[2], description=row[3], start=row[4],
+        end=row[5], destination=row[6], filter_arns=tuple(json.loads(row[7])),
+        state=ReplayState(row[8]), reason=row[9], started=row[10], ended=row[11],
+        last_replayed=row[12], cursor=row[13],
+    )  # fmt: skip

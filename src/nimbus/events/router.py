@@ -10,6 +10,10 @@ bus's rules, and carries the list of buses it has passed through (its trail, sto
 the delivery, never shown to targets). A bus target naming a bus already on the trail is
 skipped, so a configuration that routes A → B → A delivers each event to each bus once
 and never loops, while chains without a cycle (A → B → C) work. The event keeps its id.
+
+Archives (archive.py): an event accepted on a bus gets a row in every archive of that bus
+that wants it, in the same commit as its delivery rows. Replays (replay.py) come back
+through `put_replayed`, which adds the replay's cursor to the commit of the rows it made.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ import itertools
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nimbus.clock import Clock
 from nimbus.errors import ResourceNotFound
 from nimbus.events import store
+from nimbus.events.archive import Archives, Captured, event_key
 from nimbus.events.dispatcher import Dispatcher
 from nimbus.events.envelope import (
     EntryFailure,
@@ -55,6 +60,16 @@ EntryResult = Accepted | EntryFailure
 Passed = tuple[str, Envelope, tuple[str, ...]]  # bus, event, names of the rules it matched
 
 
+@dataclass
+class _Batch:
+    """What one call commits at once, and what to do once it is committed."""
+
+    statements: list[Statement] = field(default_factory=list)
+    deliveries: list[PendingDelivery] = field(default_factory=list)
+    captured: list[Captured] = field(default_factory=list)
+    passed: list[Passed] = field(default_factory=list)
+
+
 class EventRouter:
     def __init__(
         self,
@@ -67,8 +82,10 @@ class EventRouter:
         clock: Clock,
         max_request_size: int,
         tap: EventTap | None = None,
+        archives: Archives | None = None,
     ) -> None:
         self._registry = registry
+        self._archives = archives
         self._tap = tap or EventTap()
         self._store = events_store
         self._dispatcher = dispatcher
@@ -82,9 +99,7 @@ class EventRouter:
         buses = [self._registry.bus(entry.bus).name for entry in entries]
         now = self._clock()
         results: list[EntryResult] = []
-        statements: list[Statement] = []
-        deliveries: list[PendingDelivery] = []
-        passed: list[Passed] = []
+        batch = _Batch()
         for entry, bus in zip(entries, buses, strict=True):
             checked = check_entry(entry)
             if isinstance(checked, EntryFailure):
@@ -93,20 +108,18 @@ class EventRouter:
             envelope = build_envelope(
                 entry, checked, account=self._account, region=self._region, now=now
             )
-            rules = self._route(bus, envelope, (), now, statements, deliveries)
-            passed.append((bus, envelope, rules))
+            self._route(bus, envelope, (), now, batch)
             results.append(Accepted(envelope.id))
-        await self._commit(statements, deliveries, passed)
+        await self._commit(batch)
         return results
 
     async def put_envelope(self, bus: str, fields: dict[str, Any]) -> None:
         """A whole event from the platform itself (S3's EventBridge notifications)."""
         envelope = Envelope(str(fields["id"]), fields)
         name = self._registry.bus(bus).name
-        statements: list[Statement] = []
-        deliveries: list[PendingDelivery] = []
-        rules = self._route(name, envelope, (), self._clock(), statements, deliveries)
-        await self._commit(statements, deliveries, [(name, envelope, rules)])
+        batch = _Batch()
+        self._route(name, envelope, (), self._clock(), batch)
+        await self._commit(batch)
 
     async def forward(self, bus: str, event: str, trail: tuple[str, ...]) -> None:
         """A bus target's delivery: the event onto `bus`, matched by that bus's rules."""
@@ -115,11 +128,10 @@ class EventRouter:
         except ResourceNotFound as error:
             raise TargetMissing(error.message) from None
         fields = json.loads(event)
-        envelope = Envelope(str(fields["id"]), fields)
-        statements: list[Statement] = []
-        deliveries: list[PendingDelivery] = []
-        rules = self._route(name, envelope, trail, self._clock(), statements, deliveries)
-        await self._commit(statements, deliveries, [(name, envelope, rules)])
+        envelope = Envelope(event_key(fields), fields)
+        batch = _Batch()
+        self._route(name, envelope, trail, self._clock(), batch)
+        await self._commit(batch)
 
     async def put_to_rule(
         self, rule: Rule, envelope: Envelope, also: Sequence[Statement] = ()
@@ -135,11 +147,27 @@ class EventRouter:
             if not self._loops(target, rule.bus, ())
             and (delivery := self._delivery(rule, target, envelope, text, (rule.bus,), now))
         ]
-        statements = list(also)
+        batch = _Batch(list(also), found, passed=[(rule.bus, envelope, (rule.name,))])
         if found:
-            statements.append(store.insert_event(envelope.id, text, now))
-            statements.extend(store.insert_delivery(d) for d in found)
-        await self._commit(statements, found, [(rule.bus, envelope, (rule.name,))])
+            batch.statements.append(store.insert_event(envelope.id, text, now))
+            batch.statements.extend(store.insert_delivery(d) for d in found)
+        await self._commit(batch)
+
+    async def put_replayed(
+        self,
+        bus: str,
+        envelopes: Sequence[Envelope],
+        only: frozenset[str],
+        also: Sequence[Statement],
+    ) -> None:
+        """A replay's batch onto `bus`: matched by its rules (only those whose ARN is in
+        `only`, unless it is empty), their rows and `also` (the replay's cursor) in ONE
+        commit, so a crash neither loses nor repeats a replayed event."""
+        now = self._clock()
+        batch = _Batch(list(also))
+        for envelope in envelopes:
+            self._route(bus, envelope, (), now, batch, only)
+        await self._commit(batch)
 
     def _route(
         self,
@@ -147,14 +175,21 @@ class EventRouter:
         envelope: Envelope,
         trail: tuple[str, ...],
         now: float,
-        statements: list[Statement],
-        deliveries: list[PendingDelivery],
-    ) -> tuple[str, ...]:
-        """Delivery rows (and the event's row) for every target of every matching rule;
-        the names of the rules it matched."""
+        batch: _Batch,
+        only: frozenset[str] = frozenset(),
+    ) -> None:
+        """Delivery rows (and the event's row) for every target of every matching rule,
+        and the event's archive rows, added to `batch`."""
         found: list[PendingDelivery] = []
         text: str | None = None
+        if self._archives is not None and self._archives.watches(bus):
+            text = envelope.text
+            captured = self._archives.capture(bus, envelope.fields, text, now)
+            batch.captured.extend(captured)
+            batch.statements.extend(c.statement for c in captured)
         matched = self._registry.index(bus).matching(envelope.fields)
+        if only:
+            matched = [rule for rule in matched if rule.arn in only]
         for rule in matched:
             for target in rule.targets:
                 if self._loops(target, bus, trail):
@@ -164,10 +199,10 @@ class EventRouter:
                 if delivery is not None:
                     found.append(delivery)
         if found and text is not None:
-            statements.append(store.insert_event(envelope.id, text, now))
-            statements.extend(store.insert_delivery(d) for d in found)
-            deliveries.extend(found)
-        return tuple(rule.name for rule in matched)
+            batch.statements.append(store.insert_event(envelope.id, text, now))
+            batch.statements.extend(store.insert_delivery(d) for d in found)
+            batch.deliveries.extend(found)
+        batch.passed.append((bus, envelope, tuple(rule.name for rule in matched)))
 
     def _loops(self, target: Target, bus: str, trail: tuple[str, ...]) -> bool:
         if target.kind is not TargetKind.BUS:
@@ -199,14 +234,11 @@ class EventRouter:
             next(self._ids), envelope.id, text, now, target, rule.arn, payload, 0, now, trail
         )
 
-    async def _commit(
-        self,
-        statements: list[Statement],
-        deliveries: list[PendingDelivery],
-        passed: Sequence[Passed] = (),
-    ) -> None:
-        if statements:
-            await self._store.commit(statements)
-            self._dispatcher.add(deliveries)
-        for bus, envelope, rules in passed:  # accepted now: show them to `events tail`
+    async def _commit(self, batch: _Batch) -> None:
+        if batch.statements:
+            await self._store.commit(batch.statements)
+            self._dispatcher.add(batch.deliveries)
+            if self._archives is not None:
+                self._archives.counted(batch.captured)
+        for bus, envelope, rules in batch.passed:  # accepted now: show them to `events tail`
             self._tap.record(bus, envelope.fields, rules)

@@ -4,24 +4,31 @@ The service is the facade the gateway and the platform call. It owns:
 
     EventStore (events.db) ── EventRegistry (buses, rules, targets; RuleIndex per bus)
                           ├── EventRouter (PutEvents: check, match, commit, hand over)
+                          ├── Archives (archive.py: rows in the router's commits, retention)
+                          ├── Replays (replay.py: archived events back through the router)
                           ├── Scheduler (schedule rules: a Scheduled Event per time,
                           │             committed through the router with its mark)
                           └── Dispatcher (deliver, retry, dead-letter) ── TargetDeliverer
                                                                           └── DeliveryTargets
 
-`start` reloads the pending deliveries and starts the dispatcher and the scheduler; `stop`
-ends them, leaving every undelivered row in the store for the next start.
+`start` reloads the pending deliveries and starts the dispatcher, the scheduler, the
+archive sweeper and every unfinished replay; `stop` ends them, leaving every undelivered
+row and replay cursor in the store for the next start. The gateway reaches archives and
+replays through `archives` and `replays`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nimbus.errors import ValidationError
+from nimbus.events.archive import Archives, keep_swept
 from nimbus.events.delivery import TargetDeliverer
 from nimbus.events.dispatcher import Dispatcher
 from nimbus.events.envelope import EventEntry
@@ -29,6 +36,7 @@ from nimbus.events.firing import fire_scheduled
 from nimbus.events.model import DEFAULT_BUS, EventBus, Rule, RuleState, Target, target_kind
 from nimbus.events.pages import page
 from nimbus.events.registry import EventRegistry, compile_checked
+from nimbus.events.replay import Replays, ReplaySettings
 from nimbus.events.retry import RetrySettings
 from nimbus.events.router import EntryResult, EventRouter
 from nimbus.events.scheduler import Scheduler
@@ -44,6 +52,8 @@ EVENT_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
 class EventsLimits:
     max_request_size: int = 262_144
     delivery_concurrency: int = 64
+    replay: ReplaySettings = field(default_factory=ReplaySettings)
+    archive_sweep_interval_s: float = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +81,10 @@ class EventsService:
         self.store = EventStore(store_path)
         self.registry = EventRegistry(self.store, region, account, timer.now)
         self.registry.load()
-        self._router: EventRouter | None = None
+        self.archives = Archives(self.store, self.registry, timer.now)
+        self.archives.load()
+        self._timer, self._sweep_interval_s = timer, limits.archive_sweep_interval_s
+        self._sweeper: asyncio.Task[None] | None = None
         deliverer = TargetDeliverer(targets, self._forward)
         self.dispatcher = Dispatcher(
             self.store, deliverer, timer, retry or RetrySettings(), limits.delivery_concurrency
@@ -80,7 +93,12 @@ class EventsService:
         self.router = EventRouter(
             self.registry, self.store, self.dispatcher, account=account, region=region,
             clock=timer.now, max_request_size=limits.max_request_size, tap=self.tap,
+            archives=self.archives,
         )  # fmt: skip
+        self.replays = Replays(
+            self.store, self.archives, self.registry, self.router, timer, limits.replay
+        )
+        self.replays.load()
         self.scheduler = Scheduler(
             self.registry, self.store.schedule_marks,
             fire_scheduled(self.router, account=account, region=region), timer,
@@ -94,8 +112,17 @@ class EventsService:
         self.dispatcher.add(self.store.deliveries())
         self.dispatcher.start()
         self.scheduler.start()  # after the dispatcher: a missed time fires at once
+        await self.replays.start()
+        self._sweeper = asyncio.create_task(
+            keep_swept(self.archives, self._timer, self._sweep_interval_s), name="events-archives"
+        )
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.replays.stop()
         await self.scheduler.stop()
         await self.dispatcher.stop()
         self.store.close()

@@ -16,8 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nimbus.events.codec import rule_from_row, target_from_json, target_to_json, targets_to_json
-from nimbus.events.model import Archive, EventBus, Replay, Rule, Target
+from nimbus.events.codec import (
+    archive_from_row,
+    replay_from_row,
+    rule_from_row,
+    target_from_json,
+    target_to_json,
+    targets_to_json,
+)
+from nimbus.events.model import Archive, EventBus, Replay, ReplayState, Rule, Target
 from nimbus.store.groupcommit import GroupCommitter, Statement
 
 SCHEMA = """
@@ -119,6 +126,32 @@ class EventStore:
 
     def schedule_marks(self) -> dict[str, float]:
         return dict(self.read("SELECT rule_arn, fired FROM schedule_marks"))
+
+    def archives(self) -> list[Archive]:
+        return [archive_from_row(row) for row in self.read("SELECT * FROM archives")]
+
+    def replays(self) -> list[Replay]:
+        return [replay_from_row(row) for row in self.read("SELECT * FROM replays")]
+
+    def archive_stats(self) -> dict[str, tuple[int, int]]:
+        """(event count, bytes) per archive: SizeBytes counts the envelopes' UTF-8 bytes."""
+        rows = self.read(
+            "SELECT archive, count(*), coalesce(sum(length(CAST(event AS BLOB))), 0)"
+            " FROM archived GROUP BY archive"
+        )
+        return {name: (count, size) for name, count, size in rows}
+
+    def archived_after(
+        self, archive: str, position: tuple[float, int], end: float, limit: int
+    ) -> list[tuple[int, float, str]]:
+        """(seq, event time, envelope) of `archive` after `position` (event time, seq) and
+        before `end`, in that order: a replay's next batch, found on archived_by_time."""
+        after, seq = position
+        return self.read(
+            "SELECT seq, time, event FROM archived WHERE archive = ? AND time < ?"
+            " AND (time > ? OR (time = ? AND seq > ?)) ORDER BY time, seq LIMIT ?",
+            (archive, end, after, after, seq, limit),
+        )
 
 
 # -- statements -------------------------------------------------------------------------
@@ -234,6 +267,23 @@ def put_replay(replay: Replay) -> Statement:
             replay.last_replayed, replay.cursor,
         ),
     )  # fmt: skip
+
+
+def replay_progress(name: str, cursor: int, last_replayed: float) -> Statement:
+    """Only the cursor columns: a concurrent CancelReplay's state is never overwritten."""
+    return (
+        "UPDATE replays SET cursor = ?, last_replayed = ? WHERE name = ?",
+        (cursor, last_replayed, name),
+    )
+
+
+def replay_state(
+    name: str, state: ReplayState, ended: float | None, reason: str | None = None
+) -> Statement:
+    return (
+        "UPDATE replays SET state = ?, ended = ?, reason = ? WHERE name = ?",
+        (state.value, ended, reason, name),
+    )
 
 
 def _delivery(row: tuple[Any, ...], bodies: dict[str, str]) -> PendingDelivery:
