@@ -186,7 +186,8 @@ class Replays:
             raise cannot_cancel(name, replay.state)
         await self._move(name, ReplayState.CANCELLING)
         self._wakes[name].set()
-        return self._replays[name]
+        # as AWS answers: CANCELLING, even when the task was quicker to reach CANCELLED
+        return replace(replay, state=ReplayState.CANCELLING)
 
     async def wait(self, name: str) -> Replay:
         """Until the replay's task has ended (tests)."""

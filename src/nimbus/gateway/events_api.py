@@ -2,13 +2,15 @@
 
 Parameters arrive as the botocore model's input members, already shape-validated (target
 ids, name patterns, lengths, the 10-entry PutEvents limit); EventBridge's own rules live
-in `nimbus.events`. Shapes are converted in `events_shapes`.
+in `nimbus.events`. Shapes are converted in `events_shapes`; archives and replays have
+their handlers in `events_archive_api`.
 """
 
 from __future__ import annotations
 
 from nimbus.events.envelope import EntryFailure
 from nimbus.events.service import EventsService
+from nimbus.gateway import events_archive_api
 from nimbus.gateway.adapters import Handler, Params, RequestContext
 from nimbus.gateway.events_shapes import bus_shape, entry_of, rule_shape, target_of, target_shape
 
@@ -141,4 +143,5 @@ HANDLERS: dict[str, Handler[EventsService]] = {
     "RemoveTargets": remove_targets,
     "PutEvents": put_events,
     "TestEventPattern": test_event_pattern,
+    **events_archive_api.HANDLERS,
 }

@@ -1,11 +1,13 @@
-"""EventBridge wire shapes ⇄ the event router's values (buses, rules, targets, entries)."""
+"""EventBridge wire shapes ⇄ the event router's values (buses, rules, targets, entries,
+archives, replays)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from nimbus.events.archive import ArchiveStats
 from nimbus.events.envelope import EventEntry
-from nimbus.events.model import EventBus, RetryPolicy, Rule, Target
+from nimbus.events.model import Archive, EventBus, Replay, RetryPolicy, Rule, Target
 from nimbus.events.target_input import InputTransformer, TargetInput
 from nimbus.gateway.adapters import Params
 
@@ -88,3 +90,38 @@ def entry_of(wire: Params) -> EventEntry:
         time=when.timestamp() if isinstance(when, datetime) else None,
         bus=wire.get("EventBusName"),
     )
+
+
+def archive_shape(archive: Archive, stats: ArchiveStats) -> Params:
+    """ListArchives' Archive; DescribeArchive adds ArchiveArn, Description, EventPattern."""
+    return {
+        "ArchiveName": archive.name,
+        "EventSourceArn": archive.bus_arn,
+        "State": archive.state.value,
+        "RetentionDays": archive.retention_days,
+        "SizeBytes": stats.size,
+        "EventCount": stats.count,
+        "CreationTime": archive.created,
+    }
+
+
+def replay_shape(replay: Replay) -> Params:
+    """ListReplays' Replay; DescribeReplay adds ReplayArn, Description, Destination."""
+    return {
+        "ReplayName": replay.name,
+        "EventSourceArn": replay.archive_arn,
+        "State": replay.state.value,
+        "StateReason": replay.reason,
+        "EventStartTime": replay.start,
+        "EventEndTime": replay.end,
+        "EventLastReplayedTime": replay.last_replayed,
+        "ReplayStartTime": replay.started,
+        "ReplayEndTime": replay.ended,
+    }
+
+
+def destination_shape(replay: Replay) -> Params:
+    shape: Params = {"Arn": replay.destination}
+    if replay.filter_arns:
+        shape["FilterArns"] = list(replay.filter_arns)
+    return shape
