@@ -6,7 +6,8 @@ in memory and read this file only when the platform starts. An event is written 
 its delivery rows (one per matching rule and target) in one commit (and a scheduled
 firing with its schedule mark), so an event the router accepted is never lost and a
 schedule time never fires twice. An event no rule matched is not stored: nothing is
-left to do with it.
+left to do with it. Archived events (`archived`) are written in that same commit, and a
+replay's cursor in the commit of the delivery rows its batch made.
 """
 
 from __future__ import annotations
