@@ -193,17 +193,16 @@ class Archives:
         """The rows that archive this event (accepted on `bus`) in its commit."""
         if REPLAY_NAME in fields:
             return []
-        found: list[Captured] = []
-        when: float | None = None
-        for archive in self._by_bus.get(bus, ()):
-            if archive.pattern is not None and not archive.pattern.matches(fields):
-                continue
-            when = event_time(fields, now) if when is None else when
-            size = len(text.encode("utf-8", errors="surrogatepass"))
-            found.append(
-                Captured(archive.name, size, store.archive_event(archive.name, when, now, text))
-            )
-        return found
+        wanted = [
+            a for a in self._by_bus.get(bus, ()) if a.pattern is None or a.pattern.matches(fields)
+        ]
+        if not wanted:
+            return []
+        when = event_time(fields, now)
+        size = len(text.encode("utf-8", errors="surrogatepass"))
+        return [
+            Captured(a.name, size, store.archive_event(a.name, when, now, text)) for a in wanted
+        ]
 
     def watches(self, bus: str) -> bool:
         return bool(self._by_bus.get(bus))
