@@ -19,13 +19,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nimbus.cli.client import CliError, Connection, pass_connection
+from nimbus.cli.client import CliError, Connection, endpoint_option, pass_connection
 
 DEFAULT_BUS = "default"
 TAIL_WAIT_S = 20  # the server's longest wait, as an SQS long poll
 
 
 @click.group()
+@endpoint_option
 def events() -> None:
     """Put events on a bus and watch them pass."""
 
