@@ -12,6 +12,10 @@ from pathlib import Path
 
 from nimbus.clock import Clock, epoch_ms, system_clock
 from nimbus.errors import NimbusError
+from nimbus.events.replay import ReplaySettings
+from nimbus.events.retry import RetrySettings
+from nimbus.events.service import EventsLimits, EventsService
+from nimbus.events.timer import WallTimer
 from nimbus.executor.local import LocalExecutor
 from nimbus.functions.codestore import CodeStore
 from nimbus.functions.concurrency import ConcurrencyLimiter
@@ -107,10 +111,28 @@ class Platform:
         sync_s = settings.usage_sync_interval_ms / 1000
         self.ledger = UsageLedger(data / "usage.db", sync_interval_s=sync_s)
         self.prices = PriceList.from_settings(settings)
+        self.events = EventsService(
+            data / "events.db", PlatformTargets(self.functions, self.queues),
+            WallTimer(self.clock), region=settings.region, account=settings.account_id,
+            retry=RetrySettings(
+                settings.events_maximum_retry_attempts,
+                settings.events_maximum_event_age_seconds,
+                settings.events_retry_base_delay_seconds,
+                settings.events_retry_max_delay_seconds,
+            ),
+            limits=EventsLimits(
+                settings.events_max_request_size, settings.events_delivery_concurrency,
+                ReplaySettings(
+                    settings.events_replay_batch_size,
+                    settings.events_replay_batch_interval_seconds,
+                ),
+                settings.events_archive_sweep_interval_seconds,
+            ),
+        )  # fmt: skip
         self.objects = ObjectsService(
             data / "s3", clock=self.clock,
             limits=ObjectLimits(min_part_size=settings.object_min_part_size),
-            targets=PlatformTargets(self.functions, self.queues),
+            targets=PlatformTargets(self.functions, self.queues, self.events),
             region=settings.region, account_id=settings.account_id,
         )  # fmt: skip
         if settings.telemetry:
@@ -181,6 +203,7 @@ class Platform:
         resumed = self.invoker.resume_pending()
         if resumed:
             logger.info("resumed %d accepted asynchronous invocations", resumed)
+        await self.events.start()  # pending deliveries need the queues and the invoker
         self._sweeper = asyncio.create_task(self._sweep_logs())
 
     async def _sweep_logs(self) -> None:
@@ -210,6 +233,7 @@ class Platform:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         await self.fleets.stop()
+        await self.events.stop()
         await self.invoker.drain(grace)
         await self.executor.stop(grace)
         await self.queues.stop()

@@ -55,6 +55,21 @@ class Settings:
     scale_target_drain_seconds: float = 2.0  # size a fleet to drain its backlog in this time
     scale_in_cooldown_seconds: float = 10.0
 
+    # Event router (EventBridge). PutEvents' total entry size (the brief's 256 KB; AWS
+    # raised it to 1 MB in 2026); a target's retries when its RetryPolicy leaves them
+    # unset; the backoff between them (base doubles per retry, capped, with jitter)
+    events_max_request_size: int = 262_144
+    events_maximum_retry_attempts: int = 185
+    events_maximum_event_age_seconds: int = 86_400
+    events_retry_base_delay_seconds: float = 1.0
+    events_retry_max_delay_seconds: float = 300.0
+    events_delivery_concurrency: int = 64
+    # Replays hand archived events back in batches of this many, with this pause between
+    # them; archives delete events past their RetentionDays this often
+    events_replay_batch_size: int = 100
+    events_replay_batch_interval_seconds: float = 0.0
+    events_archive_sweep_interval_seconds: float = 3600.0
+
     # Object storage (S3): every part of a multipart upload but the last is at least this
     object_min_part_size: int = 5 * MB
 

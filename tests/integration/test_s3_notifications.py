@@ -139,8 +139,42 @@ def test_invalid_configurations_get_aws_errors(nimbus_server: NimbusServer) -> N
         "Filter": {"Key": {"FilterRules": [{"Name": "middle", "Value": "x"}]}},
     }]})  # fmt: skip
     assert bad_rule["Message"] == "filter rule name must be either prefix or suffix"
-    bus = error({"EventBridgeConfiguration": {}})
-    assert bus["Code"] == "NotImplemented"
+
+
+def test_eventbridge_configuration_puts_object_events_on_the_default_bus(
+    nimbus_server: NimbusServer,
+) -> None:
+    """A rule on the default bus routes S3's `Object Created`/`Object Deleted` to a queue."""
+    s3, sqs, events = (nimbus_server.client(name) for name in ("s3", "sqs", "events"))
+    bucket = "to-the-bus"
+    s3.create_bucket(Bucket=bucket)
+    url = sqs.create_queue(QueueName="s3-bus-sink")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    pattern = {"source": ["aws.s3"], "detail": {"bucket": {"name": [bucket]}}}
+    events.put_rule(Name="s3-objects", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="s3-objects", Targets=[{"Id": "sink", "Arn": arn}])
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    got = s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert got.get("EventBridgeConfiguration") == {}
+    put = s3.put_object(Bucket=bucket, Key="in/a b.txt", Body=b"12345")
+    s3.delete_object(Bucket=bucket, Key="in/a b.txt")
+    # two deliveries, each on its own: their order on the queue is not promised
+    by_type = {event["detail-type"]: event for event in receive_all(sqs, url, 2)}
+    created, deleted = by_type["Object Created"], by_type["Object Deleted"]
+    assert (created["source"], created["detail-type"]) == ("aws.s3", "Object Created")
+    assert created["resources"] == [f"arn:aws:s3:::{bucket}"]
+    assert created["detail"]["bucket"] == {"name": bucket}
+    assert created["detail"]["object"]["key"] == "in/a b.txt"
+    assert created["detail"]["object"]["size"] == 5
+    assert created["detail"]["object"]["etag"] == put["ETag"].strip('"')
+    assert created["detail"]["reason"] == "PutObject"
+    assert deleted["detail-type"] == "Object Deleted"
+    assert deleted["detail"]["reason"] == "DeleteObject"
+    assert deleted["detail"]["deletion-type"] == "Permanently Deleted"
 
 
 def test_a_notification_survives_kill_9_after_the_200(tmp_path: Path) -> None:

@@ -100,13 +100,16 @@ class Connection:
     def lambda_client(self) -> Any:
         return self.client("lambda")
 
-    def get_json(self, path: str) -> Any:
-        """GET a platform endpoint (`/_nimbus/...`), SigV4-signed, and decode its JSON body."""
+    def get_json(self, path: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> Any:
+        """GET a platform endpoint (`/_nimbus/...`), SigV4-signed, and decode its JSON body.
+
+        `timeout` bounds each socket wait: a long-polling endpoint needs more than its wait.
+        """
         check_endpoint(self.endpoint)
         url = self.endpoint + path
         request = urllib.request.Request(url, headers=self.signed_headers("GET", url))
         try:
-            with urllib.request.urlopen(request, timeout=CONNECT_TIMEOUT_SECONDS) as reply:
+            with urllib.request.urlopen(request, timeout=timeout) as reply:
                 body = reply.read()
         except urllib.error.HTTPError as exc:
             raise CliError(_http_error(url, exc)) from None

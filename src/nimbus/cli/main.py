@@ -9,6 +9,7 @@ from nimbus.cli.buckets import buckets
 from nimbus.cli.client import endpoint_option
 from nimbus.cli.deploy import deploy
 from nimbus.cli.doctor import doctor
+from nimbus.cli.events import events, rules
 from nimbus.cli.functions import functions
 from nimbus.cli.invoke import invoke
 from nimbus.cli.logs import logs
@@ -46,7 +47,8 @@ def server(host: str, port: int, data_dir: str) -> None:
     serve(settings)
 
 
-for _command in (deploy, invoke, functions, logs, top, bill, queues, buckets, ls, doctor):
+_COMMANDS = (deploy, invoke, functions, logs, top, bill, queues, buckets, ls, events, rules, doctor)
+for _command in _COMMANDS:
     cli.add_command(_command)
 
 

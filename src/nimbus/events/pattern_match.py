@@ -13,7 +13,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 # (array id, element index) pairs naming the array elements a leaf sits in
 ArrayPath = tuple[tuple[int, int], ...]
@@ -172,8 +172,9 @@ class FieldTest:
 Branch = tuple[FieldTest, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Leaf:
+class Leaf(NamedTuple):
+    # a tuple, not a frozen dataclass: one is built per scalar per event walked, and a
+    # frozen dataclass's __init__ (object.__setattr__ per field) costs several times more
     value: object
     arrays: ArrayPath
 
@@ -191,7 +192,8 @@ def collect_leaves(event: Mapping[str, Any], relevant: frozenset[str]) -> dict[s
     ]
     while stack:
         path, value, arrays = stack.pop()
-        if isinstance(value, Mapping):
+        # dict, not Mapping: events are decoded JSON, and the ABC check is slow per scalar
+        if isinstance(value, dict):
             for key, child in value.items():
                 child_path = f"{path}.{key}"
                 if child_path in relevant:
@@ -214,11 +216,27 @@ def branch_matches(branch: Branch, leaves: Mapping[str, list[Leaf]]) -> bool:
             if test.absent_ok:
                 continue
             return False
-        hits = [leaf for leaf in present if any(m.matches(leaf.value) for m in test.matchers)]
+        if len(present) == 1:  # the usual case, without the list and generators below
+            leaf = present[0]
+            if not _any_matches(test.matchers, leaf.value):
+                return False
+            if leaf.arrays:
+                choices.append(present)
+            continue
+        hits = [leaf for leaf in present if _any_matches(test.matchers, leaf.value)]
         if not hits:
             return False
         choices.append(hits)
     return _consistent(choices)
+
+
+def _any_matches(matchers: Sequence[Matcher], value: object) -> bool:
+    # a loop, not any(<generator>): this runs per field per candidate rule per event, and
+    # building the generator costs more than the one or two matchers it usually tries
+    for matcher in matchers:  # noqa: SIM110
+        if matcher.matches(value):
+            return True
+    return False
 
 
 def _consistent(choices: Sequence[list[Leaf]]) -> bool:

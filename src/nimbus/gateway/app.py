@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from nimbus.errors import NimbusError, RequestEntityTooLarge
-from nimbus.gateway import lambda_api, logs_api, s3_api, sqs_api
+from nimbus.gateway import events_api, lambda_api, logs_api, s3_api, sqs_api
 from nimbus.gateway.adapters import AwsJsonAdapter, RestJsonAdapter, ServiceAdapter
 from nimbus.gateway.aws import AwsGateway, AwsRequest, is_s3_request
 from nimbus.gateway.errors import error_response
@@ -66,6 +66,12 @@ def aws_services(platform: Platform) -> dict[str, ServiceAdapter]:
         ),
         "logs": AwsJsonAdapter(logs_protocol, logs_api.HANDLERS, platform.logs, "CloudWatch Logs"),
         "sqs": AwsJsonAdapter(sqs_protocol, sqs_api.HANDLERS, platform.queues, "SQS"),
+        "events": AwsJsonAdapter(
+            AwsJsonProtocol(session.get_service_model("events")),
+            events_api.HANDLERS,
+            platform.events,
+            "EventBridge",
+        ),
         "s3": S3Adapter(
             RestXmlProtocol(session.get_service_model("s3")),
             s3_api.HANDLERS,

@@ -1,4 +1,5 @@
-"""The platform's own HTTP endpoints under /_nimbus: health, doctor, metrics, bill, code.
+"""The platform's own HTTP endpoints under /_nimbus: health, doctor, metrics, bill, code,
+queues and the event tail.
 
 They answer JSON (Prometheus text for /_nimbus/metrics); errors are
 `{"error": {"code", "message"}}` with the status of the `NimbusError`.
@@ -22,6 +23,7 @@ from nimbus.sandbox.enforcement import enforcement_report
 from nimbus.telemetry.metrics import Gauge
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+TAIL_MAX_WAIT_S = 20.0
 
 
 def platform_error(error: NimbusError) -> Response:
@@ -184,7 +186,27 @@ def platform_routes(platform: Platform, guard: OperatorGuard) -> list[Route]:
             history = 20
         return JSONResponse(queues_snapshot(platform, max(0, history)))
 
+    async def events_tail(request: Request) -> Response:
+        """Events accepted after `after` (on `bus`, else every bus); waits up to `wait`
+        seconds (at most 20, as an SQS long poll) for the first one."""
+        query = request.query_params
+        try:
+            after = max(0, int(query.get("after", "0")))
+            wait = min(TAIL_MAX_WAIT_S, max(0.0, float(query.get("wait", "0"))))
+        except ValueError:
+            return platform_error(ValidationError("after must be an integer, wait a number"))
+        bus = query.get("bus")
+        try:
+            bus = platform.events.describe_event_bus(bus).name if bus else None
+        except NimbusError as error:
+            return platform_error(error)
+        tap = platform.events.tap
+        found = await tap.wait_after(bus, after, wait)
+        latest = found[-1].sequence if found else min(after, tap.sequence)
+        return JSONResponse({"events": [t.to_json() for t in found], "next": latest})
+
     operator = {
+        "/_nimbus/events/tail": events_tail,
         "/_nimbus/queues": queues,
         "/_nimbus/doctor": doctor,
         "/_nimbus/metrics": metrics,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import quote
 
-from nimbus.errors import NotImplementedOperation
 from nimbus.gateway import s3_shapes as shapes
 from nimbus.gateway.adapters import Handler, Params, RequestContext
 from nimbus.objects.checksums import ChecksumAlgorithm
@@ -377,10 +376,6 @@ async def put_bucket_notification_configuration(
     objects: ObjectsService, params: Params, ctx: RequestContext
 ) -> Params:
     config = shapes.notification_configuration(params.get("NotificationConfiguration") or {})
-    if config.event_bridge:
-        raise NotImplementedOperation(
-            "nimbus has no event bus yet: EventBridgeConfiguration is not accepted."
-        )
     await objects.put_bucket_notification_configuration(
         params["Bucket"], config,
         skip_destination_validation=bool(params.get("SkipDestinationValidation")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
+import click
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
@@ -68,11 +69,16 @@ def test_aws_endpoint_url_alone(third: str) -> None:
 
 
 def test_every_client_command_takes_the_flag() -> None:
-    for name, command in cli.commands.items():
+    """Groups too (`nimbus events --endpoint URL tail`), and each command in a group."""
+    commands = list(cli.commands.items())
+    while commands:
+        name, command = commands.pop()
         if name == "server":
             continue
         options = {opt for param in command.params for opt in getattr(param, "opts", [])}
         assert "--endpoint" in options, name
+        if isinstance(command, click.Group):
+            commands += [(f"{name} {sub}", c) for sub, c in command.commands.items()]
 
 
 @given(
