@@ -32,6 +32,8 @@ SLOW = {  # replays of a batch of 2 events every 0.1 s: a replay of 40 takes ~2 
 }
 
 
+# Names in these tests have capitals: the fuzz test below (same server, any order) draws
+# lower-case names, so it never takes one of theirs.
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NimbusServer]:
     env = {"NIMBUS_EVENTS_RETRY_BASE_DELAY_SECONDS": "0.05"}
@@ -84,8 +86,7 @@ def until_state(events: Any, name: str, state: str, sqs: Any, probe: str) -> dic
 
 def error_of(call: Any, **params: Any) -> tuple[int, str, str]:
     with pytest.raises(ClientError) as caught:
-        print("ARCHIVE", call.__name__, params, flush=True)
-    call(**params)
+        call(**params)
     response = caught.value.response
     status = response["ResponseMetadata"]["HTTPStatusCode"]
     return status, response["Error"]["Code"], response["Error"]["Message"]
@@ -111,26 +112,26 @@ def rule_to(events: Any, name: str, bus: str, arn: str, **target: Any) -> str:
 def test_archives_count_what_they_keep_and_answer_aws_errors(server: NimbusServer) -> None:
     events = server.client("events")
     events.create_event_bus(Name="arc-bus")
-    made = events.create_archive(ArchiveName="apps", EventSourceArn=BUS_ARN + "arc-bus",
+    made = events.create_archive(ArchiveName="Apps", EventSourceArn=BUS_ARN + "arc-bus",
                                  EventPattern=APP, Description="d", RetentionDays=7)  # fmt: skip
-    assert made["ArchiveArn"] == ARCHIVE_ARN + "apps" and made["State"] == "ENABLED"
+    assert made["ArchiveArn"] == ARCHIVE_ARN + "Apps" and made["State"] == "ENABLED"
     base = int(server.now()) - 3600
     put(events, "arc-bus", [base, base + 1, base + 2])
     put(events, "arc-bus", [base, base + 1], source="other.app")
-    described = events.describe_archive(ArchiveName="apps")
+    described = events.describe_archive(ArchiveName="Apps")
     assert described["EventCount"] == 3 and described["SizeBytes"] > 0
     assert json.loads(described["EventPattern"]) == {"source": ["my.app"]}
     assert described["RetentionDays"] == 7 and described["Description"] == "d"
     assert described["EventSourceArn"] == BUS_ARN + "arc-bus"
-    listed = events.list_archives(NamePrefix="app", EventSourceArn=BUS_ARN + "arc-bus",
+    listed = events.list_archives(NamePrefix="App", EventSourceArn=BUS_ARN + "arc-bus",
                                   State="ENABLED")["Archives"]  # fmt: skip
-    assert [(a["ArchiveName"], a["EventCount"]) for a in listed] == [("apps", 3)]
+    assert [(a["ArchiveName"], a["EventCount"]) for a in listed] == [("Apps", 3)]
     assert events.list_archives(NamePrefix="nope")["Archives"] == []
-    events.update_archive(ArchiveName="apps", RetentionDays=0)
-    assert events.describe_archive(ArchiveName="apps")["RetentionDays"] == 0
+    events.update_archive(ArchiveName="Apps", RetentionDays=0)
+    assert events.describe_archive(ArchiveName="Apps")["RetentionDays"] == 0
     create = events.create_archive
-    assert error_of(create, ArchiveName="apps", EventSourceArn=BUS_ARN + "arc-bus") == (
-        400, "ResourceAlreadyExistsException", "Archive apps already exists.")  # fmt: skip
+    assert error_of(create, ArchiveName="Apps", EventSourceArn=BUS_ARN + "arc-bus") == (
+        400, "ResourceAlreadyExistsException", "Archive Apps already exists.")  # fmt: skip
     assert error_of(create, ArchiveName="x", EventSourceArn=BUS_ARN + "nope") == (
         400, "ResourceNotFoundException", "Event bus nope does not exist.")  # fmt: skip
     bad_pattern = (400, "InvalidEventPatternException",
@@ -139,17 +140,17 @@ def test_archives_count_what_they_keep_and_answer_aws_errors(server: NimbusServe
                     EventPattern='["a"]') == bad_pattern  # fmt: skip
     assert error_of(create, ArchiveName="bad name!", EventSourceArn=BUS_ARN + "arc-bus")[:2] == (
         400, "ValidationException")  # fmt: skip
-    assert error_of(events.update_archive, ArchiveName="apps") == (
+    assert error_of(events.update_archive, ArchiveName="Apps") == (
         400, "ValidationException",
         "At least one of EventPattern, RetentionDays or Description must be provided.")  # fmt: skip
     for call in (events.describe_archive, events.delete_archive, events.update_archive):
         params: dict[str, Any] = {"Description": "x"} if call == events.update_archive else {}
-        assert error_of(call, ArchiveName="gone", **params) == (
-            400, "ResourceNotFoundException", "Archive gone does not exist.")  # fmt: skip
+        assert error_of(call, ArchiveName="Gone", **params) == (
+            400, "ResourceNotFoundException", "Archive Gone does not exist.")  # fmt: skip
     assert error_of(events.list_archives, EventSourceArn=BUS_ARN + "nope")[1] == (
         "ResourceNotFoundException")  # fmt: skip
-    events.delete_archive(ArchiveName="apps")
-    assert events.list_archives(NamePrefix="apps")["Archives"] == []
+    events.delete_archive(ArchiveName="Apps")
+    assert events.list_archives(NamePrefix="Apps")["Archives"] == []
 
 
 def test_a_replay_sends_the_window_to_the_rules_queue_with_replay_name(
@@ -157,7 +158,7 @@ def test_a_replay_sends_the_window_to_the_rules_queue_with_replay_name(
 ) -> None:
     events, sqs = server.client("events"), server.client("sqs")
     events.create_event_bus(Name="replay-bus")
-    archive = events.create_archive(ArchiveName="replayed", EventSourceArn=BUS_ARN + "replay-bus",
+    archive = events.create_archive(ArchiveName="Replayed", EventSourceArn=BUS_ARN + "replay-bus",
                                     EventPattern=APP)["ArchiveArn"]  # fmt: skip
     base = int(server.now()) - 3600
     ids = put(events, "replay-bus", [base, base + 60, base + 120, base + 600])
@@ -169,60 +170,60 @@ def test_a_replay_sends_the_window_to_the_rules_queue_with_replay_name(
     second_rule = rule_to(events, "second", "replay-bus", second)
     window = {"EventSourceArn": archive, "EventStartTime": at(base),
               "EventEndTime": at(base + 300)}  # fmt: skip
-    started = events.start_replay(ReplayName="all-rules", **window,
+    started = events.start_replay(ReplayName="All-rules", **window,
                                   Destination={"Arn": BUS_ARN + "replay-bus"})  # fmt: skip
-    assert started["State"] == "STARTING" and started["ReplayArn"].endswith(":replay/all-rules")
+    assert started["State"] == "STARTING" and started["ReplayArn"].endswith(":replay/All-rules")
     for url in (first_url, second_url):
         bodies = receive(sqs, url, 3)
         assert sorted(b["id"] for b in bodies) == sorted(ids[:3])  # not the one at +600
-        assert {b["replay-name"] for b in bodies} == {"all-rules"}
+        assert {b["replay-name"] for b in bodies} == {"All-rules"}
         assert nothing_more(sqs, url)
-    done = until_state(events, "all-rules", "COMPLETED", sqs, probe)
+    done = until_state(events, "All-rules", "COMPLETED", sqs, probe)
     assert done["EventLastReplayedTime"] == at(base + 120)
     assert done["ReplayEndTime"] >= done["ReplayStartTime"]
     assert done["Destination"] == {"Arn": BUS_ARN + "replay-bus"}
-    events.start_replay(ReplayName="one-rule", **window,
+    events.start_replay(ReplayName="One-rule", **window,
                         Destination={"Arn": BUS_ARN + "replay-bus", "FilterArns": [second_rule]})  # fmt: skip
     assert len(receive(sqs, second_url, 3)) == 3
     assert nothing_more(sqs, first_url)
-    until_state(events, "one-rule", "COMPLETED", sqs, probe)
-    assert events.describe_archive(ArchiveName="replayed")["EventCount"] == 4  # not re-archived
-    listed = events.list_replays(NamePrefix="one", State="COMPLETED", EventSourceArn=archive)
-    assert [r["ReplayName"] for r in listed["Replays"]] == ["one-rule"]
+    until_state(events, "One-rule", "COMPLETED", sqs, probe)
+    assert events.describe_archive(ArchiveName="Replayed")["EventCount"] == 4  # not re-archived
+    listed = events.list_replays(NamePrefix="One", State="COMPLETED", EventSourceArn=archive)
+    assert [r["ReplayName"] for r in listed["Replays"]] == ["One-rule"]
 
 
 def test_replay_errors_are_aws_texts(server: NimbusServer) -> None:
     events = server.client("events")
     events.create_event_bus(Name="err-bus")
-    archive = events.create_archive(ArchiveName="err-archive",
+    archive = events.create_archive(ArchiveName="Err-archive",
                                     EventSourceArn=BUS_ARN + "err-bus")["ArchiveArn"]  # fmt: skip
     now = server.now()
     ok = {"EventSourceArn": archive, "EventStartTime": at(now - 60), "EventEndTime": at(now),
           "Destination": {"Arn": BUS_ARN + "err-bus"}}  # fmt: skip
     start_replay = events.start_replay
-    assert error_of(start_replay, ReplayName="r", **{**ok, "EventSourceArn": ARCHIVE_ARN + "no"}) == (
+    assert error_of(start_replay, ReplayName="R1", **{**ok, "EventSourceArn": ARCHIVE_ARN + "no"}) == (
         400, "ValidationException",
         "Parameter EventSourceArn is not valid. Reason: Archive no does not exist.")  # fmt: skip
-    assert error_of(start_replay, ReplayName="r", **{**ok, "EventEndTime": at(now - 60)}) == (
+    assert error_of(start_replay, ReplayName="R1", **{**ok, "EventEndTime": at(now - 60)}) == (
         400, "ValidationException",
         "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.")  # fmt: skip
     cross = (400, "ValidationException", "Parameter Destination.Arn is not valid. "
              "Reason: Cross event bus replay is not permitted.")  # fmt: skip
     to_default = {**ok, "Destination": {"Arn": BUS_ARN + "default"}}
-    assert error_of(start_replay, ReplayName="r", **to_default) == cross
+    assert error_of(start_replay, ReplayName="R1", **to_default) == cross
     to_gone = {**ok, "Destination": {"Arn": BUS_ARN + "gone"}}
-    assert error_of(start_replay, ReplayName="r", **to_gone) == (
+    assert error_of(start_replay, ReplayName="R1", **to_gone) == (
         400, "ResourceNotFoundException", "Event bus gone does not exist.")  # fmt: skip
-    events.start_replay(ReplayName="r", **ok)
-    assert error_of(start_replay, ReplayName="r", **ok) == (
-        400, "ResourceAlreadyExistsException", "Replay r already exists.")  # fmt: skip
+    events.start_replay(ReplayName="R1", **ok)
+    assert error_of(start_replay, ReplayName="R1", **ok) == (
+        400, "ResourceAlreadyExistsException", "Replay R1 already exists.")  # fmt: skip
     for call in (events.describe_replay, events.cancel_replay):
-        assert error_of(call, ReplayName="gone") == (
-            400, "ResourceNotFoundException", "Replay gone does not exist.")  # fmt: skip
+        assert error_of(call, ReplayName="Gone") == (
+            400, "ResourceNotFoundException", "Replay Gone does not exist.")  # fmt: skip
     sqs = server.client("sqs")
     _, probe = queue(sqs, "err-probe")
-    until_state(events, "r", "COMPLETED", sqs, probe)
-    status, code, _ = error_of(events.cancel_replay, ReplayName="r")
+    until_state(events, "R1", "COMPLETED", sqs, probe)
+    status, code, _ = error_of(events.cancel_replay, ReplayName="R1")
     assert (status, code) == (400, "IllegalStatusException")
 
 
