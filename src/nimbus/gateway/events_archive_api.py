@@ -7,6 +7,7 @@ archives and replays live in `nimbus.events.archive` and `nimbus.events.replay`.
 
 from __future__ import annotations
 
+from nimbus.events.model import Archive
 from nimbus.events.service import EventsService
 from nimbus.gateway.adapters import Handler, Params, RequestContext
 from nimbus.gateway.events_shapes import archive_shape, destination_shape, replay_shape
@@ -18,8 +19,7 @@ async def create_archive(events: EventsService, params: Params, ctx: RequestCont
         pattern=params.get("EventPattern"), description=params.get("Description"),
         retention_days=params.get("RetentionDays"),
     )  # fmt: skip
-    return {"ArchiveArn": archive.arn, "State": archive.state.value,
-            "CreationTime": archive.created}  # fmt: skip
+    return _archive_ack(archive)
 
 
 async def describe_archive(events: EventsService, params: Params, ctx: RequestContext) -> Params:
@@ -46,8 +46,7 @@ async def update_archive(events: EventsService, params: Params, ctx: RequestCont
         params["ArchiveName"], pattern=params.get("EventPattern"),
         description=params.get("Description"), retention_days=params.get("RetentionDays"),
     )  # fmt: skip
-    return {"ArchiveArn": archive.arn, "State": archive.state.value,
-            "CreationTime": archive.created}  # fmt: skip
+    return _archive_ack(archive)
 
 
 async def delete_archive(events: EventsService, params: Params, ctx: RequestContext) -> Params:
@@ -101,3 +100,9 @@ HANDLERS: dict[str, Handler[EventsService]] = {
     "ListReplays": list_replays,
     "CancelReplay": cancel_replay,
 }
+
+
+def _archive_ack(archive: Archive) -> Params:
+    """What CreateArchive and UpdateArchive answer."""
+    state = archive.state.value
+    return {"ArchiveArn": archive.arn, "State": state, "CreationTime": archive.created}
