@@ -27,6 +27,8 @@ import os
 import resource
 
 CLONE_NEWNS = 0x00020000
+SHM_DIR = "/dev/shm"
+SHM_SIZE_MB = 64  # POSIX shared memory for multiprocessing; /tmp is the real storage
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
@@ -117,6 +119,11 @@ def _mount_steps(plan, held):
         options = "size={}m,mode=1777".format(int(plan.get("tmp_size_mb", 512)))
         flags = MS_NOSUID | MS_NODEV
         steps.append(("private tmp", _mount, ("tmpfs", plan["tmp_dir"], "tmpfs", flags, options)))
+        if os.path.isdir(SHM_DIR):
+            # the host's /dev/shm is one tmpfs shared by every process: left as it is,
+            # it lets a handler write outside its /tmp and pass files to other functions
+            options = "size={}m,mode=1777".format(SHM_SIZE_MB)
+            steps.append(("private /dev/shm", _mount, ("tmpfs", SHM_DIR, "tmpfs", flags, options)))
     for index, reveal in enumerate(reveals):
         steps.append(("reveal under " + reveal["cover"], _reveal, (index, reveal, held)))
     for path in hide_dirs:
