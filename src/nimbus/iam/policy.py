@@ -43,15 +43,29 @@ class Statement:
     not_resource: bool
     conditions: tuple[ConditionClause, ...]
     action_patterns: tuple[re.Pattern[str], ...]
-    resource_patterns: tuple[re.Pattern[str], ...]
+    resource_patterns: tuple[tuple[re.Pattern[str], ...], ...]
 
     def matches_action(self, action: str) -> bool:
         hit = any(p.fullmatch(action) for p in self.action_patterns)
         return hit != self.not_action
 
     def matches_resource(self, resource: str) -> bool:
-        hit = any(p.fullmatch(resource) for p in self.resource_patterns)
+        hit = any(_arn_parts_match(p, resource) for p in self.resource_patterns)
         return hit != self.not_resource
+
+
+def _arn_parts_match(parts: tuple[re.Pattern[str], ...], arn: str) -> bool:
+    # Each ARN part is matched on its own, so `*` never crosses a colon into the next
+    # part; the pattern's last part takes the rest of the ARN (so `*` alone, or
+    # `arn:aws:logs:*`, still covers everything after it, colons included).
+    pieces = arn.split(":", len(parts) - 1)
+    if len(pieces) != len(parts):
+        return False
+    return all(p.fullmatch(piece) for p, piece in zip(parts, pieces, strict=True))
+
+
+def _resource_pattern(resource: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(glob_regex(part, ignore_case=False) for part in resource.split(":", 5))
 
 
 @dataclass(frozen=True)
@@ -142,7 +156,7 @@ def _statement(raw: object) -> Statement:
         not_resource=not_resource,
         conditions=_conditions(raw.get("Condition", {})),
         action_patterns=tuple(_action_pattern(a) for a in actions),
-        resource_patterns=tuple(glob_regex(r, ignore_case=False) for r in resources),
+        resource_patterns=tuple(_resource_pattern(r) for r in resources),
     )
 
 

@@ -20,6 +20,15 @@ def wild(pattern: str, text: str) -> bool:
     return (head == "?" or head == text[0]) and wild(rest, text[1:])
 
 
+def arn_match(pattern: str, arn: str) -> bool:
+    """Part by part; the pattern's last part matches everything left of the ARN."""
+    want = pattern.split(":", 5)
+    have = arn.split(":", len(want) - 1)
+    if len(have) != len(want):
+        return False
+    return all(wild(w, h) for w, h in zip(want, have, strict=True))
+
+
 def _listify(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -71,7 +80,7 @@ def _statement_applies(st: dict[str, Any], action: str, resource: str, ctx: dict
     if "NotAction" in st:
         act_hit = not act_hit
     ress = st.get("Resource", st.get("NotResource"))
-    res_hit = any(wild(r, resource) for r in _listify(ress))
+    res_hit = any(arn_match(r, resource) for r in _listify(ress))
     if "NotResource" in st:
         res_hit = not res_hit
     if not (act_hit and res_hit):

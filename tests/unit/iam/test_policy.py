@@ -181,6 +181,27 @@ OBJ = "arn:aws:s3:::b/k"
             {},
             Outcome.IMPLICIT_DENY,
         ),
+        (
+            [doc(allow("sqs:*", "arn:aws:sqs:*:orders"))],
+            "sqs:SendMessage",
+            "arn:aws:sqs:us-east-1:1:orders",
+            {},
+            Outcome.IMPLICIT_DENY,
+        ),
+        (
+            [doc(allow("sqs:*", "arn:aws:sqs:*:*:orders"))],
+            "sqs:SendMessage",
+            "arn:aws:sqs:us-east-1:1:orders",
+            {},
+            Outcome.ALLOW,
+        ),
+        (
+            [doc(allow("logs:*", "arn:aws:logs:*"))],
+            "logs:PutLogEvents",
+            "arn:aws:logs:us-east-1:1:log-group:g:*",
+            {},
+            Outcome.ALLOW,
+        ),
     ],
 )
 def test_decision_matrix(
