@@ -57,7 +57,7 @@ class Decision:
 def _applies(statement: Statement, request: Request, context: Mapping[str, ContextValue]) -> bool:
     return (
         statement.matches_action(request.action)
-        and statement.matches_resource(request.resource)
+        and statement.matches_resource(request.resource, context)
         and all(clause.matches(context) for clause in statement.conditions)
     )
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nimbus.errors import MalformedPolicyDocument
-from nimbus.iam.conditions import ConditionClause, compile_clause, glob_regex
+from nimbus.iam.conditions import ConditionClause, Context, compile_clause, glob_regex
+from nimbus.iam.policy_variables import expand, has_variables
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 _STATEMENT_FIELDS = frozenset(
@@ -44,14 +45,24 @@ class Statement:
     conditions: tuple[ConditionClause, ...]
     action_patterns: tuple[re.Pattern[str], ...]
     resource_patterns: tuple[tuple[re.Pattern[str], ...], ...]
+    resource_templates: tuple[str, ...] = ()
 
     def matches_action(self, action: str) -> bool:
         hit = any(p.fullmatch(action) for p in self.action_patterns)
         return hit != self.not_action
 
-    def matches_resource(self, resource: str) -> bool:
-        hit = any(_arn_parts_match(p, resource) for p in self.resource_patterns)
+    def matches_resource(self, resource: str, context: Context) -> bool:
+        hit = any(_arn_parts_match(p, resource) for p in self._resource_matchers(context))
         return hit != self.not_resource
+
+    def _resource_matchers(self, context: Context) -> list[tuple[re.Pattern[str], ...]]:
+        # Patterns with variables are compiled per request; the rest once, at parse time.
+        matchers = list(self.resource_patterns)
+        for template in self.resource_templates:
+            expanded = expand(template, context)
+            if expanded is not None:
+                matchers.append(expanded)
+        return matchers
 
 
 def _arn_parts_match(parts: tuple[re.Pattern[str], ...], arn: str) -> bool:
@@ -130,7 +141,7 @@ def _condition_values(value: object) -> tuple[str, ...]:
     return tuple(str(i).lower() if isinstance(i, bool) else str(i) for i in items)
 
 
-def _statement(raw: object) -> Statement:
+def _statement(raw: object, version: str) -> Statement:
     if not isinstance(raw, dict):
         raise _malformed(SYNTAX_TEXT)
     if "Principal" in raw or "NotPrincipal" in raw:
@@ -147,6 +158,8 @@ def _statement(raw: object) -> Statement:
         raise _malformed(SYNTAX_TEXT)
     actions, not_action = _one_of(raw, "Action", "NotAction")
     resources, not_resource = _one_of(raw, "Resource", "NotResource")
+    variables_on = version == "2012-10-17"
+    templates = tuple(r for r in resources if variables_on and has_variables(r))
     return Statement(
         sid=sid,
         effect=Effect(raw["Effect"]),
@@ -156,7 +169,8 @@ def _statement(raw: object) -> Statement:
         not_resource=not_resource,
         conditions=_conditions(raw.get("Condition", {})),
         action_patterns=tuple(_action_pattern(a) for a in actions),
-        resource_patterns=tuple(_resource_pattern(r) for r in resources),
+        resource_patterns=tuple(_resource_pattern(r) for r in resources if r not in templates),
+        resource_templates=templates,
     )
 
 
@@ -176,4 +190,4 @@ def parse_policy(text: str) -> Policy:
         raise _malformed(SYNTAX_TEXT)
     body = raw["Statement"]
     items = body if isinstance(body, list) else [body]
-    return Policy(version=version, statements=tuple(_statement(s) for s in items))
+    return Policy(version=version, statements=tuple(_statement(s, version) for s in items))

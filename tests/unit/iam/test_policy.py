@@ -234,3 +234,37 @@ def test_compiled_policy_is_reusable_across_requests() -> None:
         for bucket in ("b", "c", "b")
     ]
     assert outcomes == [Outcome.ALLOW, Outcome.IMPLICIT_DENY, Outcome.ALLOW]
+
+
+HOME = "arn:aws:s3:::b/home/${aws:username}/*"
+
+
+@pytest.mark.parametrize(
+    ("version", "resource", "username", "expected"),
+    [
+        ("2012-10-17", "arn:aws:s3:::b/home/alice/f", "alice", Outcome.ALLOW),
+        ("2012-10-17", "arn:aws:s3:::b/home/bob/f", "alice", Outcome.IMPLICIT_DENY),
+        ("2012-10-17", "arn:aws:s3:::b/home/alice/f", None, Outcome.IMPLICIT_DENY),
+        # The value is literal: a username of `*` is not a wildcard.
+        ("2012-10-17", "arn:aws:s3:::b/home/alice/f", "*", Outcome.IMPLICIT_DENY),
+        ("2012-10-17", "arn:aws:s3:::b/home/*/f", "*", Outcome.ALLOW),
+        # Before 2012-10-17 `${...}` is plain text.
+        ("2008-10-17", "arn:aws:s3:::b/home/alice/f", "alice", Outcome.IMPLICIT_DENY),
+        ("2008-10-17", "arn:aws:s3:::b/home/${aws:username}/f", "alice", Outcome.ALLOW),
+    ],
+)
+def test_policy_variables_in_resource(
+    version: str, resource: str, username: str | None, expected: Outcome
+) -> None:
+    text = json.dumps({"Version": version, "Statement": allow("s3:*", HOME)})
+    principal = Principal("arn:aws:iam::123456789012:user/u", username=username)
+    decision = evaluate([parse_policy(text)], Request(principal, "s3:GetObject", resource))
+    assert decision.outcome is expected
+
+
+def test_literal_escapes_in_variables() -> None:
+    policy = parse_policy(doc(allow("s3:*", "arn:aws:s3:::b/${*}${?}${$}")))
+    request = Request(USER, "s3:GetObject", "arn:aws:s3:::b/*?$")
+    assert evaluate([policy], request).allowed
+    other = Request(USER, "s3:GetObject", "arn:aws:s3:::b/xy$")
+    assert not evaluate([policy], other).allowed
