@@ -22,6 +22,7 @@ message. The gateway maps them to the wire in exactly one place
      │    ├── UnknownOperation            404 UnknownOperationException
      │    ├── MalformedXML                400 MalformedXML (REST-XML bodies, S3)
      │    ├── InvalidArgument             400 InvalidArgument (S3 headers, query)
+     │    ├── MalformedPolicyDocument     400 MalformedPolicyDocument (IAM policy text)
      │    └── auth errors                 403 (signature, unknown key, expired; S3's
      │                                    own codes: SignatureDoesNotMatch, ...)
      └── ServiceError                     5xx: the platform failed
@@ -147,6 +148,12 @@ class InvalidArgument(ClientError):
         if self.value is not None:
             fields["ArgumentValue"] = self.value
         return fields
+
+
+class MalformedPolicyDocument(ClientError):
+    """An IAM policy document that is not valid JSON or breaks the policy grammar."""
+
+    code = "MalformedPolicyDocument"
 
 
 class TooManyRequests(ClientError):
