@@ -6,11 +6,10 @@ and engine.py). It owns the in-memory map of queues and the store they are commi
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from nimbus.paging import InvalidToken, name_page
 from nimbus.queues import attributes as attrs
 from nimbus.queues import store
 from nimbus.queues.errors import (
@@ -257,13 +256,12 @@ class QueueRegistry:
                 f"Value {max_results} for parameter MaxResults is invalid. Reason: MaxResults "
                 "must be an integer between 1 and 1000."
             )
-        after = _token_name(next_token)
-        ordered = sorted(name for name in names if after is None or name > after)
-        limit = max_results or 1000
-        page = ordered[:limit]
-        more = max_results is not None and len(ordered) > limit
-        token = base64.urlsafe_b64encode(page[-1].encode()).decode() if more else None
-        return [self._queues[name].url for name in page], token
+        try:
+            page, token = name_page(names, str, next_token, max_results or 1000)
+        except InvalidToken:
+            raise InvalidParameterValue("Invalid NextToken value.") from None
+        # SQS gives a NextToken only to a caller who set MaxResults
+        return [self._queues[name].url for name in page], token if max_results else None
 
 
 def _check_name(name: str, fifo: bool) -> None:
@@ -288,12 +286,3 @@ def _same_queue(queue: Queue, given: Mapping[str, str]) -> str:
                 f"attribute {name}"
             )
     return queue.url
-
-
-def _token_name(token: str | None) -> str | None:
-    if not token:
-        return None
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidParameterValue("Invalid NextToken value.") from None
